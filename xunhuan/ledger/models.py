@@ -110,26 +110,49 @@ class LedgerEntry(models.Model):
     (and ``+quantity`` at ``to_site`` for storage movements)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="+")
+    # Indexes on this table cost every ingest, so each one must name its query.
+    # enterprise: served by the (enterprise, seq) unique index.
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     seq = models.PositiveBigIntegerField(_("序号"))
     kind = models.CharField(_("类型"), max_length=16, choices=EntryKind.choices)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    # site: served by ledger_site_waste_day_idx.
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # to_site, waste, stream: no query selects by them alone (statistics aggregate
+    # whole periods; they use ledger_day_kind_idx).
     to_site = models.ForeignKey(
-        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
-    waste = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+")
+    waste = models.ForeignKey(
+        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     stream = models.ForeignKey(
-        WasteStream, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        WasteStream,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # Negative only on a reversing entry (see constraint below).
     quantity = TonnesField(_("数量（吨）"), db_column="quantity_kg")
     occurred_on = models.DateField(_("发生日期"))
     recorded_at = models.DateTimeField(_("记录时间"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     counterparty = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Enterprise,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     purpose = models.CharField(_("去向用途"), max_length=16, choices=Purpose.choices, blank=True)
     route = models.CharField(
@@ -140,21 +163,43 @@ class LedgerEntry(models.Model):
     )
     batch_code = models.CharField(_("批次编码"), max_length=64, blank=True)
     note = models.CharField(_("备注"), max_length=500, blank=True)
-    reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    # reverses, corrects, idempotency, counterparty: set on few rows, so their
+    # indexes are partial (see Meta) and cost bulk ingest nothing.
+    reverses = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+        db_index=False,
     )
     corrects = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrected_by"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrected_by",
+        db_index=False,
     )
     reason = models.CharField(_("更正原因"), max_length=500, blank=True)
     idempotency = models.ForeignKey(
-        IdempotencyKey, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        IdempotencyKey,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        db_index=False,
     )
     import_batch = models.ForeignKey(
-        ImportBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        ImportBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        db_index=False,
     )
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     objects: ClassVar[models.Manager[LedgerEntry]] = AppendOnlyQuerySet.as_manager()
 
@@ -164,6 +209,12 @@ class LedgerEntry(models.Model):
         ordering = ["enterprise_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["enterprise", "seq"], name="ledger_entry_seq_unique"),
+            # An entry is reversed at most once.
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=Q(reverses__isnull=False),
+                name="ledger_reversed_once",
+            ),
             models.CheckConstraint(
                 name="ledger_quantity_sign",
                 condition=(Q(reverses__isnull=True) & Q(quantity__gt=0))
@@ -188,6 +239,22 @@ class LedgerEntry(models.Model):
             models.Index(fields=["site", "waste", "occurred_on"], name="ledger_site_waste_day_idx"),
             # statistics by period: scans of (kind, occurred_on) across enterprises
             models.Index(fields=["occurred_on", "kind"], name="ledger_day_kind_idx"),
+            # what was handed over to / received from an enterprise (transfers, receivers)
+            models.Index(
+                fields=["counterparty", "occurred_on"],
+                condition=Q(counterparty__isnull=False),
+                name="ledger_counterparty_idx",
+            ),
+            # the history view: which entries replaced an original
+            models.Index(
+                fields=["corrects"], condition=Q(corrects__isnull=False), name="ledger_corrects_idx"
+            ),
+            # a retried request looks up the entries its Idempotency-Key created
+            models.Index(
+                fields=["idempotency"],
+                condition=Q(idempotency__isnull=False),
+                name="ledger_idempotency_idx",
+            ),
         ]
 
     def __str__(self) -> str:
