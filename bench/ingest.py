@@ -167,7 +167,7 @@ def _child(engine: str, rows: int) -> dict[str, Any]:
             if sqlite
             else dt.datetime.now(dt.UTC)
         )
-        out = []
+        out: list[tuple[object, ...]] = []
         for seq, (kind, quantity, day) in enumerate(rows_, start=1):
             public_id = uuid.uuid4()
             site, to_site, party, purpose, route = plant.pk, None, None, "", ""
