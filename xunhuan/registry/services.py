@@ -14,6 +14,7 @@ from xunhuan.core.errors import ValidationFailed
 from xunhuan.core.uscc import CreditCodeError, validate_credit_code
 from xunhuan.registry.models import (
     Enterprise,
+    FacilityCapacity,
     Industry,
     Park,
     Region,
@@ -204,3 +205,27 @@ def waste_stream_register(
         physical_form=physical_form,
         estimated_annual=estimated_annual,
     )
+
+
+def facility_capacity_set(
+    *, site: Site, waste_code: str, route: str, annual_capacity: Decimal
+) -> FacilityCapacity:
+    """Declare (or change) a utilization/disposal facility's annual capacity for one waste."""
+    if site.kind not in (SiteKind.UTILIZATION, SiteKind.DISPOSAL):
+        raise ValidationFailed(
+            f"设施{site.code}不是利用或处置设施 / not a utilization or disposal facility",
+            field="site",
+        )
+    waste = WasteCategory.objects.filter(code=waste_code, is_active=True).first()
+    if waste is None:
+        raise ValidationFailed(f"未知废物代码{waste_code} / unknown waste code", field="waste_code")
+    if annual_capacity <= 0:
+        raise ValidationFailed(
+            "年处理能力须大于0 / capacity must be positive", field="annual_capacity"
+        )
+    if not route.strip():
+        raise ValidationFailed("须注明利用/处置方式 / route is required", field="route")
+    capacity, _ = FacilityCapacity.objects.update_or_create(
+        site=site, waste=waste, route=route.strip(), defaults={"annual_capacity": annual_capacity}
+    )
+    return capacity
