@@ -17,6 +17,7 @@ from xunhuan.registry.models import (
     FacilityCapacity,
     Industry,
     Park,
+    ParkLevel,
     Region,
     RegionLevel,
     Site,
@@ -229,3 +230,31 @@ def facility_capacity_set(
         site=site, waste=waste, route=route.strip(), defaults={"annual_capacity": annual_capacity}
     )
     return capacity
+
+
+def park_register(
+    *,
+    name: str,
+    level: str,
+    region_code: str,
+    is_utilization_base: bool = False,
+    note: str = "",
+) -> Park:
+    """Register an industrial park or utilization base (园区/基地) in a region."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("园区名称不能为空 / park name is required", field="name")
+    if level not in ParkLevel.values:
+        raise ValidationFailed(f"未知园区级别{level} / unknown park level", field="level")
+    region = Region.objects.filter(code=region_code).first()
+    if region is None:
+        raise ValidationFailed(f"未知行政区划代码{region_code} / unknown region", field="region")
+    if Park.objects.filter(name=name).exists():
+        raise ValidationFailed(f"园区{name}已登记 / park already registered", field="name")
+    return Park.objects.create(
+        name=name,
+        level=level,
+        region=region,
+        is_utilization_base=is_utilization_base,
+        note=note,
+    )
