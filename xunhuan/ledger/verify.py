@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef
+
 from xunhuan.ledger.chain import chain_verify
 from xunhuan.ledger.models import ChainHead, LedgerEntry, StockBalance
 from xunhuan.ledger.selectors import stock_recomputed
@@ -21,11 +23,14 @@ class VerifyReport:
 def ledger_verify_all(*, credit_code: str | None = None) -> VerifyReport:
     """Check each enterprise with entries or a chain head; report every break found."""
     report = VerifyReport()
-    ids = set(LedgerEntry.objects.values_list("enterprise_id", flat=True).distinct())
-    ids |= set(ChainHead.objects.values_list("enterprise_id", flat=True))
-    enterprises = Enterprise.objects.filter(pk__in=ids).order_by("credit_code")
     if credit_code:
-        enterprises = enterprises.filter(credit_code=credit_code)
+        enterprises = Enterprise.objects.filter(credit_code=credit_code)
+    else:
+        # EXISTS per enterprise is an index probe on (enterprise, seq); a DISTINCT over
+        # the whole ledger would scan every row.
+        has_entries = Exists(LedgerEntry.objects.filter(enterprise=OuterRef("pk")))
+        has_head = Exists(ChainHead.objects.filter(enterprise=OuterRef("pk")))
+        enterprises = Enterprise.objects.filter(has_entries | has_head).order_by("credit_code")
     for enterprise in enterprises:
         report.chains += 1
         report.entries += LedgerEntry.objects.filter(enterprise=enterprise).count()
