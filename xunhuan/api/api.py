@@ -5,16 +5,20 @@ Endpoints hold no logic: they resolve what the user may see or write through
 HTTP in one handler. Every write accepts an ``Idempotency-Key`` header.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: django-ninja resolves a paginated
+# view's ``Query[Schema]`` annotation in its own module, so a string annotation
+# there fails on every request (django-ninja issue #1424).
 import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as RequestInvalid
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.params.functions import Header
+from ninja.parser import Parser
 from ninja.security import django_auth
 
 from xunhuan.accounts.selectors import (
@@ -24,7 +28,7 @@ from xunhuan.accounts.selectors import (
 )
 from xunhuan.api import schemas
 from xunhuan.api.drafts import draft_from_input
-from xunhuan.core.errors import DomainError, NotFound, PermissionDenied
+from xunhuan.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from xunhuan.ledger import selectors as ledger_selectors
 from xunhuan.ledger.chain import chain_verify
 from xunhuan.ledger.models import LedgerEntry, StockBalance
@@ -33,12 +37,26 @@ from xunhuan.registry import selectors as registry_selectors
 from xunhuan.registry.models import Enterprise, Region, Site, WasteCategory, WasteStream
 from xunhuan.registry.services import enterprise_register, site_register, waste_stream_register
 
+
+class JSONBodyParser(Parser):
+    """The default JSON parser, refusing a body that is not JSON as a field error."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            return super().parse_body(request)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise ValidationFailed(
+                "请求体不是有效的JSON / request body is not valid JSON", field="body"
+            ) from exc
+
+
 api = NinjaAPI(
     title="循环 Xunhuan API",
     version="1",
     description="工业固废台账与利用平台 / industrial solid-waste ledger platform",
     auth=django_auth,
     urls_namespace="api",
+    parser=JSONBodyParser(),
 )
 
 IdempotencyHeader: Any = Header(None, alias="Idempotency-Key", max_length=128)
@@ -48,6 +66,43 @@ IdempotencyHeader: Any = Header(None, alias="Idempotency-Key", max_length=128)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     body = schemas.ErrorOut(code=exc.code, message=exc.message, field=exc.field, row=exc.row)
     return api.create_response(request, body.model_dump(), status=exc.status)
+
+
+# Sources ninja puts first in an error's location; a body error's next item is the
+# parameter's name, which the client never sent.
+_BODY_SOURCES = {"body", "form", "file"}
+
+
+def _field_and_row(loc: list[Any]) -> tuple[str, int | None]:
+    """``["body", "body", "entries", 2, "quantity"]`` -> ``("quantity", 3)``."""
+    source, rest = (loc[0], loc[1:]) if loc else ("body", [])
+    if source in _BODY_SOURCES:
+        rest = rest[1:]
+    row = None
+    if len(rest) >= 2 and rest[0] == "entries" and isinstance(rest[1], int):
+        row, rest = rest[1] + 1, rest[2:]
+    return ".".join(str(part) for part in rest) or str(source), row
+
+
+@api.exception_handler(RequestInvalid)
+def request_invalid(request: HttpRequest, exc: RequestInvalid) -> HttpResponse:
+    """Shape errors (missing fields, wrong types) in the same body as domain errors,
+    naming the first field at fault and listing every problem in the message."""
+    located = [(*_field_and_row(list(e.get("loc", []))), e.get("msg", "")) for e in exc.errors]
+    field, row = (located[0][0], located[0][1]) if located else ("body", None)
+    message = "请求内容不符合格式 / invalid request: " + "; ".join(
+        (f"第{r}条 / row {r} " if r is not None else "") + f"{f}: {m}" for f, r, m in located
+    )
+    body = schemas.ErrorOut(code=ValidationFailed.code, message=message, field=field, row=row)
+    return api.create_response(request, body.model_dump(), status=ValidationFailed.status)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja wraps parser failures in HttpError(400); answer those as the domain error.
+    if isinstance(exc.__cause__, DomainError):
+        return domain_error(request, exc.__cause__)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 def _user(request: HttpRequest) -> Any:
@@ -102,6 +157,9 @@ def enterprises_create(request: HttpRequest, body: schemas.EnterpriseIn) -> tupl
             "只有辖区监管部门可登记企业 / only the region's regulator may register"
         )
     park = registry_selectors.park_by_name(body.park) if body.park else None
+    if body.park and park is None:
+        # A name that matches no park must not register the enterprise outside any park.
+        raise ValidationFailed(f"未登记的园区：{body.park} / unknown park", field="park")
     enterprise = enterprise_register(
         credit_code=body.credit_code,
         name=body.name,
@@ -147,6 +205,10 @@ def streams_create(
         if body.source_site
         else None
     )
+    if body.source_site and source_site is None:
+        raise ValidationFailed(
+            f"本单位无此设施编码：{body.source_site} / unknown site", field="source_site"
+        )
     stream = waste_stream_register(
         enterprise=enterprise,
         code=body.code,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -28,8 +29,6 @@ from xunhuan.ledger.models import ImportBatch, LedgerEntry, StockBalance
 from xunhuan.ledger.rules import EntryDraft, stock_effects, validate_draft
 from xunhuan.ledger.services import chain_lock, stock_apply_delta, today_in_shanghai
 from xunhuan.registry.models import Enterprise
-
-BATCH_SIZE = 5000
 
 
 def ledger_entries_ingest(
@@ -59,16 +58,20 @@ def ledger_entries_ingest(
     with transaction.atomic():
         head = chain_lock(enterprise)
         deltas = _simulate_stock(checked)
-        rows, head.last_seq, head.last_hash = _chain_rows(
-            enterprise_id=enterprise.pk,
-            seq=head.last_seq,
-            prev=head.last_hash,
-            drafts=checked,
-            moment=moment,
-            recorded_by_id=recorded_by_id,
-            import_batch_id=import_batch.pk if import_batch is not None else None,
+        tail = ChainTail(seq=head.last_seq, hash=head.last_hash)
+        # Rows are encoded and hashed as they stream into COPY, so on PostgreSQL the
+        # server stores one chunk while Python hashes the next.
+        _write_rows(
+            _chain_rows(
+                enterprise_id=enterprise.pk,
+                tail=tail,
+                drafts=checked,
+                moment=moment,
+                recorded_by_id=recorded_by_id,
+                import_batch_id=import_batch.pk if import_batch is not None else None,
+            )
         )
-        _write_rows(rows)
+        head.last_seq, head.last_hash = tail.seq, tail.hash
         for (site_id, waste_id), delta in sorted(deltas.items()):
             stock_apply_delta(site_id, waste_id, delta)
         head.save(update_fields=["last_seq", "last_hash"])
@@ -129,17 +132,25 @@ def _uuid4_texts(count: int) -> list[str]:
     return texts
 
 
+@dataclass
+class ChainTail:
+    """The chain's last seq and hash; ``_chain_rows`` moves it as it yields rows."""
+
+    seq: int
+    hash: str
+
+
 def _chain_rows(
     *,
     enterprise_id: int,
-    seq: int,
-    prev: str,
+    tail: ChainTail,
     drafts: Sequence[EntryDraft],
     moment: dt.datetime,
     recorded_by_id: int | None,
     import_batch_id: int | None,
-) -> tuple[list[tuple[object, ...]], int, str]:
-    """Number, encode and hash the drafts as rows ready for the database.
+) -> Iterator[tuple[object, ...]]:
+    """Number, encode and hash the drafts as rows ready for the database, one by one;
+    ``tail`` holds the new chain head once the last row has been taken.
 
     Builds the same canonical text as ``xunhuan.ledger.chain.chain_fields`` (the
     reference encoding that ``ledger_verify`` uses) but straight from the values,
@@ -154,7 +165,7 @@ def _chain_rows(
     free_text: dict[str, str] = {"": '""'}
     day_text: dict[dt.date, str] = {}
     plain: dict[object, str] = {None: "null"}
-    rows: list[tuple[object, ...]] = []
+    seq, prev = tail.seq, tail.hash
     for draft, public_id in zip(drafts, _uuid4_texts(len(drafts)), strict=True):
         seq += 1
         kg = tonnes_to_kg(draft.quantity)
@@ -206,40 +217,38 @@ def _chain_rows(
             plain[waste_id],
         )
         digest = entry_hash_text(prev, entry_text(encoded))
-        rows.append(
-            (
-                public_id.replace("-", "") if sqlite else public_id,
-                enterprise_id,
-                seq,
-                draft.kind,
-                site_id,
-                to_site_id,
-                waste_id,
-                stream_id,
-                kg,
-                day_text[day] if sqlite else day,
-                moment_db,
-                recorded_by_id,
-                counterparty_id,
-                draft.purpose,
-                draft.route,
-                draft.disposal_method,
-                draft.batch_code,
-                draft.note,
-                None,
-                None,
-                "",
-                None,
-                import_batch_id,
-                prev,
-                digest,
-            )
+        yield (
+            public_id.replace("-", "") if sqlite else public_id,
+            enterprise_id,
+            seq,
+            draft.kind,
+            site_id,
+            to_site_id,
+            waste_id,
+            stream_id,
+            kg,
+            day_text[day] if sqlite else day,
+            moment_db,
+            recorded_by_id,
+            counterparty_id,
+            draft.purpose,
+            draft.route,
+            draft.disposal_method,
+            draft.batch_code,
+            draft.note,
+            None,
+            None,
+            "",
+            None,
+            import_batch_id,
+            prev,
+            digest,
         )
         prev = digest
-    return rows, seq, prev
+        tail.seq, tail.hash = seq, prev
 
 
-def _write_rows(rows: list[tuple[object, ...]]) -> None:
+def _write_rows(rows: Iterable[tuple[object, ...]]) -> None:
     """Insert prepared rows with the engine's fastest path: COPY on PostgreSQL,
     ``executemany`` on SQLite, inside the caller's transaction."""
     table = LedgerEntry._meta.db_table
@@ -251,11 +260,10 @@ def _write_rows(rows: list[tuple[object, ...]]) -> None:
                 copy.write_row(row)
         return
     marks = ", ".join("?" * len(INSERT_COLUMNS))
-    for start in range(0, len(rows), BATCH_SIZE):
-        raw.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - fixed names
-            rows[start : start + BATCH_SIZE],
-        )
+    raw.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - fixed names
+        rows,
+    )
 
 
 def _simulate_stock(drafts: Sequence[EntryDraft]) -> dict[tuple[int, str], Decimal]:
