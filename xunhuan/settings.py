@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "xunhuan.registry",
     "xunhuan.ledger",
     "xunhuan.accounts",
+    "xunhuan.transfers",
+    "xunhuan.statistics",
+    "xunhuan.compliance",
+    "xunhuan.exchange",
     "xunhuan.web",
     "xunhuan.demo",
 ]

@@ -1,0 +1,1 @@
+"""Rules as data, findings with explanations, the regulator's work queue."""

@@ -1,0 +1,1 @@
+"""By-product exchange: supply, demand, transport arcs, optimizer runs and scenarios."""

@@ -1,0 +1,1 @@
+"""Official indicators, pre-aggregated tables, targets and assessment."""

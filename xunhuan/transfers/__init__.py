@@ -1,0 +1,1 @@
+"""Transfer documents (联单) signed by generator, carriers and receiver; audit trail."""
