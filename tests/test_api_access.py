@@ -179,6 +179,8 @@ def check_waste_categories(data: Any, s: Seeded, persona: str) -> None:
         "name_en": "fly ash",
         "group": "fly_ash",
         "catalogue_version": "MEE-2021-82",
+        "class_code_2024": "S02",
+        "source_status": "attested",
     }
 
 

@@ -29,6 +29,8 @@ class WasteCategoryOut(Schema):
     name_en: str
     group: str | None = Field(None, alias="group_id")
     catalogue_version: str
+    class_code_2024: str
+    source_status: str
 
 
 class EnterpriseOut(Schema):

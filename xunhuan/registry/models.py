@@ -105,8 +105,19 @@ class WasteGroup(models.Model):
         return self.name_zh
 
 
+class SourceStatus(models.TextChoices):
+    # How far a catalogue row is backed by sources (docs/research/waste-catalogue.md).
+    ATTESTED = "attested", _("有出处（官方表式或其转载）")
+    UNVERIFIED = "unverified", _("未核实（待对照官方附表）")
+
+
 class WasteCategory(models.Model):
-    """A general industrial solid waste category of the MEE ledger guideline (SW01…SW59)."""
+    """A general industrial solid waste category of the MEE ledger guideline (SW01…SW59).
+
+    ``class_code_2024`` is the category's class code in the 2024 《固体废物分类与代码目录》,
+    whose 9-character codes are industry (3) + serial (3) + class (S01–S59, no S08);
+    SW nn maps to S nn (docs/research/waste-catalogue.md §2).
+    """
 
     code = models.CharField(_("废物代码"), max_length=8, primary_key=True)
     name_zh = models.CharField(_("名称"), max_length=32)
@@ -115,6 +126,10 @@ class WasteCategory(models.Model):
         WasteGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="categories"
     )
     catalogue_version = models.CharField(_("目录版本"), max_length=32)
+    class_code_2024 = models.CharField(_("2024目录类别代码"), max_length=3, blank=True)
+    source_status = models.CharField(
+        _("出处核实"), max_length=16, choices=SourceStatus.choices, default=SourceStatus.UNVERIFIED
+    )
     description = models.TextField(_("说明"), blank=True)
     is_active = models.BooleanField(_("有效"), default=True)
 
