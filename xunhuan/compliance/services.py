@@ -1,0 +1,441 @@
+"""Writes of the compliance engine: runs that turn hits into findings, regulators'
+rule settings (with their history), finding status changes and facility parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from xunhuan.accounts.models import WRITER_ROLES, Membership
+from xunhuan.accounts.selectors import regions_visible_to
+from xunhuan.compliance.models import (
+    ComplianceRun,
+    FacilityProfile,
+    Finding,
+    FindingEvent,
+    FindingStatus,
+    RuleSetting,
+    RuleSettingChange,
+)
+from xunhuan.compliance.scanners import SCANNERS, Hit, Scope, hit_measured
+from xunhuan.core.compliance.explain import explanation_render
+from xunhuan.core.compliance.library import RULES, RuleDef, rule_get
+from xunhuan.core.compliance.params import ParamValue, params_as_text, params_resolve
+from xunhuan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from xunhuan.ledger.services import today_in_shanghai
+from xunhuan.registry.models import Enterprise, Park, Region, Site
+
+User = AbstractBaseUser | AnonymousUser
+ACTIVE = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED)
+SYSTEM_FOUND_AGAIN = "复查再次发现 / found again on re-check"
+SYSTEM_GONE = "复查未再发现 / no longer found on re-check"
+
+
+def default_as_of() -> dt.date:
+    """The last day of the previous month (Asia/Shanghai): the last complete ledger month."""
+    return today_in_shanghai().replace(day=1) - dt.timedelta(days=1)
+
+
+def rules_select(rule_ids: Sequence[str] | None) -> list[RuleDef]:
+    if not rule_ids:
+        return list(RULES)
+    selected = []
+    for rule_id in rule_ids:
+        rule = rule_get(rule_id)
+        if rule is None:
+            raise NotFound(f"没有该规则：{rule_id} / unknown rule", field="rule")
+        selected.append(rule)
+    return selected
+
+
+@dataclass(frozen=True)
+class SettingGroup:
+    """Enterprises (by region) that share one parameter set of a rule."""
+
+    condition: Q
+    params: dict[str, ParamValue]
+
+
+def setting_groups(rule: RuleDef) -> list[SettingGroup]:
+    """Split the country by the rule's settings: each enabled setting covers its region
+    subtree minus deeper settings; the rest runs on the defaults. Disabled settings
+    carve their subtree out of everything."""
+    settings = list(RuleSetting.objects.filter(rule_id=rule.rule_id).select_related("region"))
+    paths = [s.region.path for s in settings]
+    groups = []
+    for setting in settings:
+        if not setting.is_enabled:
+            continue
+        path = setting.region.path
+        condition = Q(region__path__startswith=path)
+        for other in paths:
+            if other != path and other.startswith(path):
+                condition &= ~Q(region__path__startswith=other)
+        groups.append(SettingGroup(condition, params_resolve(rule.params, setting.params)))
+    default = Q()
+    for path in paths:
+        default &= ~Q(region__path__startswith=path)
+    groups.append(SettingGroup(default, params_resolve(rule.params, {})))
+    return groups
+
+
+def _in_scope(
+    rule: RuleDef, base: QuerySet[Enterprise], group: SettingGroup
+) -> QuerySet[Enterprise]:
+    rows = base.filter(group.condition)
+    if rule.industries:
+        industry = Q()
+        for prefix in rule.industries:
+            industry |= Q(industry__code__startswith=prefix)
+        rows = rows.filter(industry)
+    return rows
+
+
+@transaction.atomic
+def compliance_run(
+    *,
+    rule_ids: Sequence[str] | None = None,
+    region_code: str | None = None,
+    enterprise_ids: Iterable[int] | None = None,
+    as_of: dt.date | None = None,
+) -> ComplianceRun:
+    """Run rules over a scope and record what they find.
+
+    A hit updates the finding with the same rule and subject (a resolved one is
+    reopened, a waived one stays waived); an active finding in the scanned scope
+    that no longer fires is resolved by the checks. ``enterprise_ids`` narrows the
+    run to those enterprises (the incremental run after new entries).
+    """
+    as_of = as_of or default_as_of()
+    region = None
+    base = Enterprise.objects.all()
+    if region_code:
+        region = Region.objects.filter(code=region_code).first()
+        if region is None:
+            raise NotFound(f"没有该行政区划：{region_code} / unknown region", field="region")
+        base = base.filter(region__path__startswith=region.path)
+    ids = None if enterprise_ids is None else sorted(set(enterprise_ids))
+    if ids is not None:
+        base = base.filter(pk__in=ids)
+    rules = rules_select(rule_ids)
+    now = timezone.now()
+    run = ComplianceRun.objects.create(
+        rule_ids=[r.rule_id for r in rules], region=region, as_of=as_of, started_at=now
+    )
+    for rule in rules:
+        for group in setting_groups(rule):
+            scoped = _in_scope(rule, base, group)
+            hits = SCANNERS[rule.rule_id](Scope(rule, scoped, group.params, as_of))
+            _record(run, rule, hits, scoped, now)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["finished_at", "found", "created", "updated", "resolved"])
+    return run
+
+
+def _record(
+    run: ComplianceRun,
+    rule: RuleDef,
+    hits: list[Hit],
+    scoped: QuerySet[Enterprise],
+    now: dt.datetime,
+) -> None:
+    existing = {
+        f.subject_key: f
+        for f in Finding.objects.filter(
+            rule_id=rule.rule_id, subject_key__in=[h.subject_key for h in hits]
+        )
+    }
+    new: list[Finding] = []
+    changed: list[Finding] = []
+    events: list[FindingEvent] = []
+    for hit in hits:
+        fields = {
+            "severity": int(rule.severity),
+            "enterprise_id": hit.enterprise_id,
+            "site_id": hit.site_id,
+            "park_id": hit.park_id,
+            "waste_id": hit.waste_id,
+            "region_id": hit.region_id,
+            "period_start": hit.period_start,
+            "period_end": hit.period_end,
+            "measured": hit_measured(hit),
+            "explanation_zh": explanation_render(rule.template_zh, hit.values),
+            "explanation_en": explanation_render(rule.template_en, hit.values),
+            "last_seen": now,
+        }
+        finding = existing.get(hit.subject_key)
+        if finding is None:
+            new.append(
+                Finding(
+                    rule_id=rule.rule_id,
+                    subject_key=hit.subject_key,
+                    first_seen=now,
+                    status_changed_at=now,
+                    **fields,
+                )
+            )
+            continue
+        for name, value in fields.items():
+            setattr(finding, name, value)
+        if finding.status == FindingStatus.RESOLVED:
+            events.append(
+                FindingEvent(
+                    finding=finding,
+                    from_status=finding.status,
+                    to_status=FindingStatus.OPEN,
+                    reason=SYSTEM_FOUND_AGAIN,
+                )
+            )
+            finding.status = FindingStatus.OPEN
+            finding.status_reason = ""
+            finding.status_changed_at = now
+        changed.append(finding)
+    Finding.objects.bulk_create(new)
+    created = list(
+        Finding.objects.filter(rule_id=rule.rule_id, subject_key__in=[f.subject_key for f in new])
+    )
+    events += [FindingEvent(finding=f, to_status=FindingStatus.OPEN) for f in created]
+    Finding.objects.bulk_update(
+        changed,
+        [*fields_updated(), "status", "status_reason", "status_changed_at"],
+        batch_size=500,
+    )
+    # What no longer fires in the scope just scanned is resolved by the checks.
+    gone = Finding.objects.filter(rule_id=rule.rule_id, status__in=ACTIVE).exclude(
+        subject_key__in=[h.subject_key for h in hits]
+    )
+    if rule.subject == "park":
+        # A park is scanned when any of its enterprises is in scope.
+        gone = gone.filter(park__in=Park.objects.filter(enterprises__in=scoped).values("pk"))
+    else:
+        gone = gone.filter(enterprise__in=scoped)
+    resolved = list(gone)
+    for finding in resolved:
+        events.append(
+            FindingEvent(
+                finding=finding,
+                from_status=finding.status,
+                to_status=FindingStatus.RESOLVED,
+                reason=SYSTEM_GONE,
+            )
+        )
+        finding.status = FindingStatus.RESOLVED
+        finding.status_reason = SYSTEM_GONE
+        finding.status_changed_at = now
+    Finding.objects.bulk_update(
+        resolved, ["status", "status_reason", "status_changed_at"], batch_size=500
+    )
+    FindingEvent.objects.bulk_create(events, batch_size=1000)
+    run.found += len(hits)
+    run.created += len(new)
+    run.updated += len(changed)
+    run.resolved += len(resolved)
+
+
+def fields_updated() -> list[str]:
+    return [
+        "severity",
+        "enterprise",
+        "site",
+        "park",
+        "waste",
+        "region",
+        "period_start",
+        "period_end",
+        "measured",
+        "explanation_zh",
+        "explanation_en",
+        "last_seen",
+    ]
+
+
+def _regulates(user: User, region_id: str) -> bool:
+    return regions_visible_to(user).filter(pk=region_id).exists()
+
+
+def _writes_for(user: User, enterprise_id: int | None) -> bool:
+    if enterprise_id is None or not user.is_authenticated:
+        return False
+    return Membership.objects.filter(
+        user_id=user.pk, enterprise_id=enterprise_id, role__in=WRITER_ROLES
+    ).exists()
+
+
+def _reason(reason: str, *, required: bool) -> str:
+    text = reason.strip()
+    if required and not text:
+        raise ValidationFailed("请填写原因 / a reason is required", field="reason")
+    if len(text) > 500:
+        raise ValidationFailed("原因不超过500字 / reason too long", field="reason")
+    return text
+
+
+@transaction.atomic
+def rule_setting_set(
+    *,
+    user: User,
+    rule_id: str,
+    region_code: str,
+    is_enabled: bool,
+    params: Mapping[str, object],
+    reason: str,
+) -> RuleSetting:
+    """Switch a rule on or off and set its parameters for a regulator's jurisdiction.
+
+    Only a regulator of the region (or of a region above it) may; the parameters are
+    validated against the rule's types and ranges and stored as text; the change and
+    what it replaced are appended to the rule's history in the same transaction.
+    """
+    rule = rule_get(rule_id)
+    if rule is None:
+        raise NotFound(f"没有该规则：{rule_id} / unknown rule", field="rule_id")
+    if not _regulates(user, region_code):
+        raise PermissionDenied("只有辖区监管部门可设置规则 / only the region's regulator may")
+    text = _reason(reason, required=True)
+    values = params_resolve(rule.params, params)
+    overrides = {name: value for name, value in params_as_text(values).items() if name in params}
+    setting = (
+        RuleSetting.objects.select_for_update()
+        .filter(rule_id=rule.rule_id, region_id=region_code)
+        .first()
+    )
+    previous_enabled = setting.is_enabled if setting else None
+    previous_params = dict(setting.params) if setting else None
+    if setting is None:
+        setting = RuleSetting(rule_id=rule.rule_id, region_id=region_code)
+    setting.is_enabled = is_enabled
+    setting.params = overrides
+    setting.updated_by = user if user.is_authenticated else None  # type: ignore[assignment]
+    setting.save()
+    RuleSettingChange.objects.create(
+        rule_id=rule.rule_id,
+        region_id=region_code,
+        is_enabled=is_enabled,
+        params=overrides,
+        previous_enabled=previous_enabled,
+        previous_params=previous_params,
+        reason=text,
+        changed_by=setting.updated_by,
+    )
+    return setting
+
+
+def _transition(
+    finding: Finding, to_status: str, *, user: User, reason: str, allowed_from: Sequence[str]
+) -> Finding:
+    if finding.status not in allowed_from:
+        raise Conflict(
+            f"当前状态为“{finding.get_status_display()}”，不能改为该状态 / "
+            f"cannot move a finding from {finding.status} to {to_status}",
+            field="status",
+        )
+    FindingEvent.objects.create(
+        finding=finding,
+        from_status=finding.status,
+        to_status=to_status,
+        reason=reason,
+        changed_by=user if user.is_authenticated else None,  # type: ignore[misc]
+    )
+    finding.status = to_status
+    finding.status_reason = reason
+    finding.status_changed_at = timezone.now()
+    finding.save(update_fields=["status", "status_reason", "status_changed_at"])
+    return finding
+
+
+def _locked(finding: Finding) -> Finding:
+    return Finding.objects.select_for_update().get(pk=finding.pk)
+
+
+@transaction.atomic
+def finding_acknowledge(*, user: User, finding: Finding, reason: str = "") -> Finding:
+    """The enterprise (a writer seat) or its regulator acknowledges an open finding."""
+    finding = _locked(finding)
+    if not (_writes_for(user, finding.enterprise_id) or _regulates(user, finding.region_id)):
+        raise PermissionDenied("无权处理该问题 / no right to handle this finding")
+    return _transition(
+        finding,
+        FindingStatus.ACKNOWLEDGED,
+        user=user,
+        reason=_reason(reason, required=False),
+        allowed_from=[FindingStatus.OPEN],
+    )
+
+
+@transaction.atomic
+def finding_resolve(*, user: User, finding: Finding, reason: str) -> Finding:
+    """The regulator closes a finding as put right, saying how."""
+    finding = _locked(finding)
+    if not _regulates(user, finding.region_id):
+        raise PermissionDenied("只有辖区监管部门可销号 / only the regulator may resolve")
+    return _transition(
+        finding,
+        FindingStatus.RESOLVED,
+        user=user,
+        reason=_reason(reason, required=True),
+        allowed_from=ACTIVE,
+    )
+
+
+@transaction.atomic
+def finding_waive(*, user: User, finding: Finding, reason: str) -> Finding:
+    """The regulator waives a finding with a reason; re-runs keep it waived."""
+    finding = _locked(finding)
+    if not _regulates(user, finding.region_id):
+        raise PermissionDenied("只有辖区监管部门可豁免 / only the regulator may waive")
+    return _transition(
+        finding,
+        FindingStatus.WAIVED,
+        user=user,
+        reason=_reason(reason, required=True),
+        allowed_from=ACTIVE,
+    )
+
+
+PROFILE_FIELDS = (
+    "is_new_project",
+    "potline_current_ka",
+    "ac_kwh_per_t_liquid",
+    "ac_kwh_per_t_ingot",
+    "current_efficiency_pct",
+    "metal",
+    "line_capacity_t",
+    "beneficiation_t_per_day",
+    "ore_self_supply_pct",
+    "has_gangue_plan",
+    "has_fly_ash_plan",
+    "has_fgd_gypsum_plan",
+    "utilization_designed",
+    "utilization_built",
+    "utilization_in_operation",
+)
+
+
+@transaction.atomic
+def facility_profile_set(
+    *, enterprise: Enterprise, site: Site | None = None, **values: Any
+) -> FacilityProfile:
+    """Register or update the technical parameters of an enterprise's line or plant
+    (``site``), or its enterprise-wide plans and 三同时 state (no ``site``)."""
+    unknown = sorted(set(values) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"未知参数：{', '.join(unknown)} / unknown field", field=unknown[0])
+    if site is not None and site.enterprise_id != enterprise.pk:
+        raise ValidationFailed(
+            "设施不属于该单位 / site belongs to another enterprise", field="site"
+        )
+    profile, _ = FacilityProfile.objects.select_for_update().get_or_create(
+        enterprise=enterprise, site=site
+    )
+    for name, value in values.items():
+        setattr(profile, name, value)
+    profile.full_clean(exclude=["enterprise", "site"], validate_unique=False)
+    profile.save()
+    return profile
