@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "xunhuan.registry",
+    "xunhuan.audit",
     "xunhuan.ledger",
     "xunhuan.accounts",
     "xunhuan.transfers",
@@ -159,6 +160,15 @@ X_FRAME_OPTIONS = "DENY"
 
 # How long retried API writes are recognized by their Idempotency-Key.
 XUNHUAN_IDEMPOTENCY_DAYS = env_int("XUNHUAN_IDEMPOTENCY_DAYS", 30)
+
+# Password logins: after this many failures within the window a username is refused.
+AUTHENTICATION_BACKENDS = ["xunhuan.accounts.backends.RateLimitedModelBackend"]
+XUNHUAN_LOGIN_MAX_FAILURES = env_int("XUNHUAN_LOGIN_MAX_FAILURES", 5)
+XUNHUAN_LOGIN_LOCKOUT_MINUTES = env_int("XUNHUAN_LOGIN_LOCKOUT_MINUTES", 15)
+# Transfer documents: weighed vs declared tolerance (percent) and deadlines (days).
+XUNHUAN_TRANSFER_TOLERANCE_PERCENT = env_str("XUNHUAN_TRANSFER_TOLERANCE_PERCENT", "2")
+XUNHUAN_TRANSFER_RECEIPT_DAYS = env_int("XUNHUAN_TRANSFER_RECEIPT_DAYS", 7)
+XUNHUAN_TRANSFER_COMPLETION_DAYS = env_int("XUNHUAN_TRANSFER_COMPLETION_DAYS", 30)
 
 LOGGING = {
     "version": 1,

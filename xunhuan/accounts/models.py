@@ -59,3 +59,45 @@ class Membership(models.Model):
     def __str__(self) -> str:
         target = self.enterprise or self.regulator_region
         return f"{self.user} @ {target} ({self.role})"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored: the token is shown once at
+    creation. A token is revoked by setting ``revoked_at``, never deleted, so the audit
+    trail can still name it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("名称"), max_length=64)
+    # The first characters of the token, shown in lists so a user can tell tokens apart.
+    prefix = models.CharField(_("前缀"), max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API令牌")
+        verbose_name_plural = _("API令牌")
+        ordering = ["user_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.name} ({self.prefix}…)"
+
+
+class LoginFailure(models.Model):
+    """One failed password login, kept for the rate-limit window only (older rows of
+    the same username are deleted when a new failure is recorded)."""
+
+    username = models.CharField(max_length=150)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # the limiter: failures of one username since the window started
+            models.Index(fields=["username", "at"], name="login_failure_user_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.at:%Y-%m-%d %H:%M:%S}"

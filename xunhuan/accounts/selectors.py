@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from xunhuan.accounts.models import WRITER_ROLES, Membership
+from xunhuan.accounts.models import WRITER_ROLES, ApiToken, Membership
 from xunhuan.registry.models import Enterprise, Region
 
 User = AbstractBaseUser | AnonymousUser
@@ -51,3 +51,15 @@ def regions_visible_to(user: User) -> QuerySet[Region]:
     for path in regions_regulated_by(user).values_list("path", flat=True):
         condition |= Q(path__startswith=path)
     return Region.objects.filter(condition)
+
+
+def roles_at(user: User, enterprise: Enterprise) -> set[str]:
+    """The roles the user holds in ``enterprise`` (empty when it has no seat there)."""
+    return set(_memberships(user).filter(enterprise=enterprise).values_list("role", flat=True))
+
+
+def api_tokens_list(user: User) -> QuerySet[ApiToken]:
+    """The user's own tokens, newest first (hashes only; the plain text is never kept)."""
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at")

@@ -1,0 +1,1 @@
+"""Audit trail: who changed what, before and after, written in the same transaction."""

@@ -1,0 +1,39 @@
+"""Writing the audit trail. Callers run inside their own ``transaction.atomic`` so the
+event commits (or rolls back) with the change it describes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+
+from xunhuan.audit.models import AuditEvent
+from xunhuan.registry.models import Enterprise
+
+
+def audit_record(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    enterprise: Enterprise | None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one write. Must be called inside the write's transaction: an audit row
+    outside it could survive a rolled-back change (or be lost with a committed one)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the audited write's transaction")
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    return AuditEvent.objects.create(
+        actor_id=actor_id,
+        enterprise=enterprise,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=dict(before) if before is not None else None,
+        after=dict(after) if after is not None else None,
+    )
