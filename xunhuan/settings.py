@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "xunhuan.statistics",
     "xunhuan.compliance",
     "xunhuan.exchange",
+    "xunhuan.jobs",
+    "xunhuan.imports",
     "xunhuan.web",
     "xunhuan.demo",
 ]
@@ -143,6 +145,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Front-end packages installed from npm at set-up (package.json), served from here: no CDN.
+STATICFILES_DIRS = [
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
+]
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
