@@ -281,6 +281,7 @@ BAD_ENTRIES: list[tuple[str, Any, int, dict[str, Any]]] = [
         error(
             "接收单位鄂尔多斯测试运输公司不是利用单位 / receiver is not a registered utilizer",
             "counterparty",
+            2,
         ),
     ),
     (
@@ -301,6 +302,7 @@ BAD_ENTRIES: list[tuple[str, Any, int, dict[str, Any]]] = [
         error(
             "接收单位准格尔测试建材厂不是处置单位 / receiver is not a registered disposer",
             "counterparty",
+            2,
         ),
     ),
     (
@@ -402,12 +404,6 @@ def test_bad_input_is_refused_with_a_clear_error_and_saves_nothing(
     assert snapshot() == before  # no entry, no stock, no idempotency key burnt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate_draft (xunhuan/ledger/rules.py) raises without the row and "
-    "ledger_entries_post does not add it, so a batch's rule errors do not say which "
-    "entry is wrong; the fix belongs to xunhuan/ledger",
-)
 def test_rule_errors_in_a_batch_name_the_row(world: World, owner: Client) -> None:
     response = post(owner, entries_url(world), {"entries": [generated(), generated("0")]})
     assert response.status_code == 422

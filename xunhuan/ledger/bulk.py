@@ -22,11 +22,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from xunhuan.core.chain import entry_hash_text, entry_text, json_text
-from xunhuan.core.errors import InsufficientStock, ValidationFailed
+from xunhuan.core.errors import InsufficientStock
 from xunhuan.core.units import KG_PER_TONNE, format_tonnes, tonnes_to_kg
 from xunhuan.ledger.chain import timestamp_text
 from xunhuan.ledger.models import ImportBatch, LedgerEntry, StockBalance
-from xunhuan.ledger.rules import EntryDraft, stock_effects, validate_draft
+from xunhuan.ledger.rules import EntryDraft, row_named, stock_effects, validate_drafts
 from xunhuan.ledger.services import chain_lock, stock_apply_delta, today_in_shanghai
 from xunhuan.registry.models import Enterprise
 
@@ -42,17 +42,12 @@ def ledger_entries_ingest(
 ) -> int:
     """Append many entries to one enterprise's ledger in one transaction; return the count.
 
-    Raises ``ValidationFailed`` or ``InsufficientStock`` whose ``row`` is the 1-based
-    position of the first offending draft; nothing is written then.
+    Raises ``ValidationFailed`` or ``InsufficientStock`` for the first offending
+    draft, naming its 1-based ``row`` when there are several (``rules.row_named``);
+    nothing is written then.
     """
     day = today or today_in_shanghai()
-    checked: list[EntryDraft] = []
-    for index, draft in enumerate(drafts, start=1):
-        try:
-            checked.append(validate_draft(enterprise, draft, today=day))
-        except ValidationFailed as exc:
-            exc.row = index
-            raise
+    checked = validate_drafts(enterprise, drafts, today=day)
     moment = recorded_at or timezone.now()
     recorded_by_id = recorded_by.pk if recorded_by is not None else None
     with transaction.atomic():
@@ -290,11 +285,16 @@ def _simulate_stock(drafts: Sequence[EntryDraft]) -> dict[tuple[int, str], Decim
         for site_id, waste_id, delta in rows:
             balance = on_hand[(site_id, waste_id)] + delta
             if balance < 0:
-                raise InsufficientStock(
-                    f"库存不足，设施库存{format_tonnes(on_hand[(site_id, waste_id)])}吨，"
-                    f"需减少{format_tonnes(-delta)}吨 / stock on hand is less than the quantity",
-                    field="quantity",
+                raise row_named(
+                    InsufficientStock(
+                        f"库存不足：设施库存{format_tonnes(on_hand[(site_id, waste_id)])}吨，"
+                        f"本次需减少{format_tonnes(-delta)}吨 / stock on hand "
+                        f"{format_tonnes(on_hand[(site_id, waste_id)])} t is less than "
+                        f"{format_tonnes(-delta)} t",
+                        field="quantity",
+                    ),
                     row=index,
+                    of=len(effects),
                 )
             on_hand[(site_id, waste_id)] = balance
     return {pair: on_hand[pair] - start.get(pair, Decimal(0)) for pair in pairs}

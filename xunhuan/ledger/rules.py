@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from xunhuan.core.errors import ValidationFailed
+from xunhuan.core.errors import DomainError, ValidationFailed
 from xunhuan.core.units import QuantityError, to_tonnes
 from xunhuan.ledger.models import DisposalMethod, EntryKind, Purpose, UtilizationRoute
 from xunhuan.registry.models import Enterprise, Site, SiteKind, WasteCategory, WasteStream
@@ -48,6 +49,19 @@ class EntryDraft:
     disposal_method: str = ""
     batch_code: str = ""
     note: str = field(default="")
+
+
+def row_named(error: DomainError, *, row: int, of: int) -> DomainError:
+    """Name the draft at fault in ``error``: its 1-based ``row`` in a batch of ``of`` drafts.
+
+    The one place every write path (posts, corrections, bulk ingest, file imports)
+    says which draft of a batch a rule or stock error belongs to. As
+    ``DomainError.row`` documents, a row is named only when the batch holds more
+    than one draft, and a row already named (e.g. by an API lookup) is kept.
+    """
+    if of > 1 and error.row is None:
+        error.row = row
+    return error
 
 
 def stock_effects(
@@ -105,6 +119,21 @@ def validate_draft(enterprise: Enterprise, draft: EntryDraft, *, today: dt.date)
             )
     _validate_kind_fields(enterprise, kind, draft)
     return draft if quantity == draft.quantity else replace(draft, quantity=quantity)
+
+
+def validate_drafts(
+    enterprise: Enterprise, drafts: Sequence[EntryDraft], *, today: dt.date
+) -> list[EntryDraft]:
+    """``validate_draft`` over a batch, in order; the first error names its row (``row_named``)."""
+    checked: list[EntryDraft] = []
+    # One try around the loop, not one per draft: bulk ingest validates millions.
+    try:
+        for draft in drafts:
+            checked.append(validate_draft(enterprise, draft, today=today))
+    except ValidationFailed as exc:
+        row_named(exc, row=len(checked) + 1, of=len(drafts))
+        raise
+    return checked
 
 
 def _validate_kind_fields(enterprise: Enterprise, kind: str, draft: EntryDraft) -> None:

@@ -25,7 +25,7 @@ from xunhuan.core.errors import Conflict, InsufficientStock, ValidationFailed
 from xunhuan.core.units import format_tonnes
 from xunhuan.ledger.chain import chain_fields
 from xunhuan.ledger.models import ChainHead, IdempotencyKey, ImportBatch, LedgerEntry, StockBalance
-from xunhuan.ledger.rules import EntryDraft, stock_effects, validate_draft
+from xunhuan.ledger.rules import EntryDraft, row_named, stock_effects, validate_drafts
 from xunhuan.registry.fields import TonnesField
 from xunhuan.registry.models import Enterprise
 
@@ -229,7 +229,7 @@ def ledger_entries_post(
     if not drafts:
         raise ValidationFailed("没有要记录的内容 / nothing to record", field="entries")
     day = today or today_in_shanghai()
-    checked = [validate_draft(enterprise, d, today=day) for d in drafts]
+    checked = validate_drafts(enterprise, drafts, today=day)
     with transaction.atomic():
         head = chain_lock(enterprise)
         key_row, replayed = _replay(enterprise, idempotency_key, _fingerprint(checked))
@@ -243,8 +243,7 @@ def ledger_entries_post(
                     draft, quantity=draft.quantity, idempotency=key_row, import_batch=import_batch
                 )
             except InsufficientStock as exc:
-                if len(checked) > 1:
-                    exc.row = index + 1
+                row_named(exc, row=index + 1, of=len(checked))
                 raise
             entry.save()
             entries.append(entry)
@@ -292,7 +291,8 @@ def ledger_entry_correct(
         raise ValidationFailed("更正须说明原因 / a correction needs a reason", field="reason")
     enterprise = entry.enterprise
     day = today or today_in_shanghai()
-    checked = validate_draft(enterprise, replacement, today=day) if replacement else None
+    # The replacement is the one draft the caller submits: validated like any batch.
+    checked = validate_drafts(enterprise, [replacement], today=day)[0] if replacement else None
     original = EntryDraft(
         kind=entry.kind,
         site=entry.site,
