@@ -1,9 +1,24 @@
 from django.urls import path
 
-from xunhuan.web import views
+from xunhuan.web import import_views, ledger_views, views
 
 app_name = "web"
+E = "enterprises/<str:credit_code>/"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("enterprises/<str:credit_code>/", views.enterprise_detail, name="enterprise"),
+    path(E, views.enterprise_detail, name="enterprise"),
+    path(E + "chain/", ledger_views.chain_badge, name="chain_badge"),
+    path(E + "ledger/", ledger_views.ledger_history, name="ledger"),
+    path(E + "ledger/new/", ledger_views.entry_new, name="entry_new"),
+    path(E + "ledger/<uuid:entry_id>/correct/", ledger_views.entry_correct, name="entry_correct"),
+    path(E + "ledger/export/", import_views.ledger_export, name="ledger_export"),
+    path(E + "imports/", import_views.imports_page, name="imports"),
+    path(E + "imports/template/", import_views.import_template, name="import_template"),
+    path(E + "imports/<uuid:session_id>/", import_views.import_session, name="import_session"),
+    path(
+        E + "imports/<uuid:session_id>/progress/",
+        import_views.import_progress,
+        name="import_progress",
+    ),
+    path(E + "imports/<uuid:session_id>/commit/", import_views.import_commit, name="import_commit"),
 ]

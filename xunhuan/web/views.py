@@ -1,10 +1,10 @@
-"""Server-rendered pages. They only call selectors; the full workspace comes with issue #5."""
+"""Server-rendered pages: home and the enterprise workspace. They only call selectors."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from xunhuan.accounts.selectors import (
@@ -13,10 +13,11 @@ from xunhuan.accounts.selectors import (
     regions_regulated_by,
 )
 from xunhuan.ledger import selectors as ledger_selectors
-from xunhuan.ledger.chain import chain_verify
-from xunhuan.registry.models import Enterprise
+from xunhuan.registry import selectors as registry_selectors
+from xunhuan.web.access import can_write, only, visible_enterprise
 
 PAGE_SIZE = 50
+RECENT = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -43,17 +44,22 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def enterprise_detail(request: HttpRequest, credit_code: str) -> HttpResponse:
-    visible = enterprises_visible_to(request.user)
-    enterprise: Enterprise | None = (
-        visible.select_related("region", "industry", "park").filter(credit_code=credit_code).first()
-    )
-    if enterprise is None:
-        raise Http404("单位不存在或无权查看")
-    one = Enterprise.objects.filter(pk=enterprise.pk)
+    """The enterprise workspace: sites, waste streams, stock on hand, latest entries.
+    The chain badge loads separately (``chain_badge``): it reads the whole chain."""
+    enterprise = visible_enterprise(request, credit_code)
+    one = only(enterprise)
     context = {
         "enterprise": enterprise,
+        "sites": list(registry_selectors.sites_list(enterprise=enterprise).order_by("code")),
+        "streams": list(
+            registry_selectors.streams_list(enterprise=enterprise)
+            .select_related("waste", "source_site")
+            .order_by("code")
+        ),
         "stock": list(ledger_selectors.stock_list(enterprises=one)),
-        "entries": list(ledger_selectors.ledger_entries_list(enterprises=one)[:PAGE_SIZE]),
-        "chain_break": chain_verify(enterprise_id=enterprise.pk),
+        "entries": list(
+            ledger_selectors.ledger_entries_list(enterprises=one, enterprise=enterprise)[:RECENT]
+        ),
+        "writable": can_write(request, enterprise),
     }
     return render(request, "web/enterprise.html", context)

@@ -1,0 +1,161 @@
+"""Forms check the shape of what was typed; the ledger rules and services decide the rest
+(their ``DomainError.field`` is put on the form field of the same name)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from xunhuan.core.errors import DomainError
+from xunhuan.imports.services import FIELD_BY_LABEL
+from xunhuan.ledger.imports import _Lookups, _parse_row
+from xunhuan.ledger.models import DisposalMethod, EntryKind, Purpose, UtilizationRoute
+from xunhuan.ledger.rules import EntryDraft
+from xunhuan.registry.models import Enterprise, Site, WasteCategory, WasteStream
+
+
+def _blank(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [("", "—"), *choices]
+
+
+class LedgerEntryForm(forms.Form):
+    """One ledger entry, in the names of ``xunhuan.ledger.imports.COLUMNS``, so the
+    form's cells go through the same row checks as a CSV or workbook line."""
+
+    kind = forms.ChoiceField(label=_("记录类型"), choices=EntryKind.choices)
+    occurred_on = forms.DateField(
+        label=_("发生日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    site = forms.ChoiceField(label=_("设施"))
+    to_site = forms.ChoiceField(label=_("目的设施（入库/出库）"), required=False)
+    waste_code = forms.ChoiceField(label=_("废物代码"))
+    stream = forms.ChoiceField(label=_("废物流（产生清单）"), required=False)
+    quantity = forms.CharField(
+        label=_("数量（吨）"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    counterparty = forms.CharField(
+        label=_("对方单位统一社会信用代码"), max_length=18, required=False
+    )
+    purpose = forms.ChoiceField(
+        label=_("去向用途"), choices=_blank(Purpose.choices), required=False
+    )
+    route = forms.ChoiceField(
+        label=_("利用方式"), choices=_blank(UtilizationRoute.choices), required=False
+    )
+    disposal_method = forms.ChoiceField(
+        label=_("处置方式"), choices=_blank(DisposalMethod.choices), required=False
+    )
+    batch_code = forms.CharField(label=_("批次编码"), max_length=64, required=False)
+    note = forms.CharField(label=_("备注"), max_length=500, required=False)
+    # Sent back with the form: a double click or a resent POST posts the entry once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(
+        self,
+        *args: Any,
+        sites: list[Site],
+        streams: list[WasteStream],
+        wastes: list[WasteCategory],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        site_choices = [(s.code, f"{s.code} {s.name}") for s in sites]
+        self.fields["site"].choices = site_choices  # type: ignore[attr-defined]
+        self.fields["to_site"].choices = _blank(site_choices)  # type: ignore[attr-defined]
+        self.fields["stream"].choices = _blank(  # type: ignore[attr-defined]
+            [(s.code, f"{s.code} {s.name}（{s.waste_id}）") for s in streams]
+        )
+        self.fields["waste_code"].choices = [  # type: ignore[attr-defined]
+            (w.code, f"{w.code} {w.name_zh}") for w in wastes
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+    def cells(self) -> dict[str, str]:
+        """The cleaned values as the text cells the ledger's row check reads."""
+        data = self.cleaned_data
+        return {
+            name: (data[name].isoformat() if name == "occurred_on" else str(data.get(name) or ""))
+            for name in (
+                "kind",
+                "occurred_on",
+                "site",
+                "to_site",
+                "waste_code",
+                "stream",
+                "quantity",
+                "counterparty",
+                "purpose",
+                "route",
+                "disposal_method",
+                "batch_code",
+                "note",
+            )
+        }
+
+
+class CorrectionForm(LedgerEntryForm):
+    """A correction: the reason, and the replacement unless the entry is only reversed."""
+
+    reason = forms.CharField(
+        label=_("更正原因"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    reverse_only = forms.BooleanField(label=_("仅冲销，不录入替代记录"), required=False)
+    field_order = ("reason", "reverse_only")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound and self.data.get("reverse_only"):
+            # Only the reason matters when nothing replaces the entry.
+            for name, field in self.fields.items():
+                if name not in ("reason", "reverse_only", "idempotency_key"):
+                    field.required = False
+
+
+class WorkbookUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("台账Excel文件（.xlsx）"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+    )
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("截止日期"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("截止日期不能早于起始日期"))
+        return data
+
+
+class HistoryFilterForm(forms.Form):
+    date_from = forms.DateField(
+        label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    kind = forms.ChoiceField(label=_("记录类型"), choices=_blank(EntryKind.choices), required=False)
+
+
+def draft_from_form(form: LedgerEntryForm, enterprise: Enterprise) -> EntryDraft | None:
+    """Resolve the form's codes with the CSV import's row check (same messages, same
+    rules); put each problem on its field and return None if there is any."""
+    draft, errors = _parse_row(form.cells(), _Lookups(enterprise), 0)
+    for error in errors:
+        name = FIELD_BY_LABEL.get(error.column, error.column)
+        form.add_error(name if name in form.fields else None, error.message)
+    return None if errors else draft
+
+
+def add_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show a refused write on the field it names (or on the form as a whole)."""
+    name = error.field if error.field in form.fields else None
+    form.add_error(name, error.message)
