@@ -14,6 +14,7 @@ from django.db import transaction
 
 from xunhuan.core.errors import DomainError
 from xunhuan.core.units import QuantityError, to_tonnes
+from xunhuan.core.uscc import CreditCodeError, validate_credit_code
 from xunhuan.ledger.bulk import ledger_entries_ingest
 from xunhuan.ledger.models import EntryKind, ImportBatch
 from xunhuan.ledger.rules import EntryDraft, validate_draft
@@ -40,18 +41,29 @@ REQUIRED = ("occurred_on", "kind", "site", "waste_code", "quantity")
 KIND_BY_LABEL = {str(label): value for value, label in EntryKind.choices}
 
 
+def column_label(name: str | None) -> str:
+    """How an error names a column: both headers, e.g. ``数量（吨）/quantity``."""
+    if name in COLUMNS:
+        zh, en = COLUMNS[name]
+        return f"{zh}/{en}"
+    return name or "-"
+
+
 @dataclass
 class RowError:
-    row: int  # 1-based line number in the file, header is line 1
+    # 1-based row of the file as a spreadsheet shows it: the header is row 1, a
+    # quoted cell spanning several lines stays one row, blank rows still count.
+    row: int
     column: str
     message: str
 
     def __str__(self) -> str:
-        return f"第{self.row}行 {self.column}：{self.message}"
+        return f"第{self.row}行 / row {self.row} {self.column}：{self.message}"
 
 
 @dataclass
 class ImportResult:
+    checked: int = 0  # data rows that passed every check
     created: int = 0
     already_imported: bool = False
     errors: list[RowError] = field(default_factory=list)
@@ -73,7 +85,7 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[RowError]]:
             found[lookup[title]] = index
     for name in REQUIRED:
         if name not in found:
-            errors.append(RowError(1, COLUMNS[name][0], "缺少必填列 / required column missing"))
+            errors.append(RowError(1, column_label(name), "缺少必填列 / required column missing"))
     return found, errors
 
 
@@ -99,7 +111,7 @@ def _parse_row(
     errors: list[RowError] = []
 
     def err(name: str, message: str) -> None:
-        errors.append(RowError(line, COLUMNS[name][0], message))
+        errors.append(RowError(line, column_label(name), message))
 
     for name in REQUIRED:
         if not cells.get(name):
@@ -137,9 +149,15 @@ def _parse_row(
             err("stream", f"未知废物流编码：{cells['stream']} / unknown stream")
     party = None
     if cells.get("counterparty"):
-        party = lookups.party(cells["counterparty"])
-        if party is None:
-            err("counterparty", f"未登记的单位：{cells['counterparty']} / unknown enterprise")
+        try:
+            # A mistyped code is named as such, not as an unknown enterprise.
+            validate_credit_code(cells["counterparty"])
+        except CreditCodeError as exc:
+            err("counterparty", str(exc))
+        else:
+            party = lookups.party(cells["counterparty"])
+            if party is None:
+                err("counterparty", f"未登记的单位：{cells['counterparty']} / unknown enterprise")
     if errors or day is None or quantity is None or site is None or waste is None:
         return None, errors
     draft = EntryDraft(
@@ -173,7 +191,8 @@ def ledger_import_csv(
 
     Every row is checked and all errors are returned (row, column, message);
     if there is any, nothing is saved. A file already imported (same SHA-256)
-    is recognized and changes nothing.
+    is recognized and changes nothing. ``dry_run`` makes every check, stock
+    included, and saves nothing.
     """
     digest = hashlib.sha256(content).hexdigest()
     result = ImportResult()
@@ -212,16 +231,18 @@ def ledger_import_csv(
             try:
                 draft = validate_draft(enterprise, draft, today=day)
             except DomainError as exc:
-                column = COLUMNS.get(exc.field or "", (exc.field or "-",))[0]
-                errors.append(RowError(line, column, exc.message))
+                errors.append(RowError(line, column_label(exc.field), exc.message))
         result.errors.extend(errors)
         if draft is not None and not errors:
             drafts.append(draft)
             lines.append(line)
     if not result.errors and not drafts:
         result.errors.append(RowError(2, "-", "文件没有数据行 / no data rows"))
-    if result.errors or dry_run:
+    result.checked = len(drafts)
+    if result.errors:
         return result
+    # A dry run goes all the way through ingest (stock is only known under the chain
+    # lock) and then rolls back, so it finds every error a real import would.
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             enterprise=enterprise,
@@ -240,9 +261,13 @@ def ledger_import_csv(
             )
         except DomainError as exc:
             transaction.set_rollback(True)
-            line = lines[exc.row - 1] if exc.row else 0
-            column = COLUMNS.get(exc.field or "", (exc.field or "-",))[0]
-            result.errors.append(RowError(line, column, exc.message))
+            # ``row`` is the draft's position among several; a batch of one names none.
+            line = lines[(exc.row or 1) - 1]
+            result.errors.append(RowError(line, column_label(exc.field), exc.message))
+            return result
+        if dry_run:
+            transaction.set_rollback(True)
+            result.created = 0
             return result
         result.batch = batch
     return result

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef
 
+from xunhuan.core.errors import NotFound
 from xunhuan.ledger.chain import chain_verify
 from xunhuan.ledger.models import ChainHead, LedgerEntry, StockBalance
 from xunhuan.ledger.selectors import stock_recomputed
@@ -21,10 +22,19 @@ class VerifyReport:
 
 
 def ledger_verify_all(*, credit_code: str | None = None) -> VerifyReport:
-    """Check each enterprise with entries or a chain head; report every break found."""
+    """Check each enterprise with entries or a chain head (or only ``credit_code``'s).
+
+    Reports, per enterprise, the first broken entry of its chain (by seq and
+    public id) and every stock balance that differs from the sum of the raw
+    entries. Raises ``NotFound`` for a credit code nobody registered, so a typo
+    is never reported as an intact ledger.
+    """
     report = VerifyReport()
     if credit_code:
-        enterprises = Enterprise.objects.filter(credit_code=credit_code)
+        code = credit_code.strip().upper()
+        enterprises = Enterprise.objects.filter(credit_code=code)
+        if not enterprises.exists():
+            raise NotFound(f"未登记的单位：{code} / no enterprise with this credit code")
     else:
         # EXISTS per enterprise is an index probe on (enterprise, seq); a DISTINCT over
         # the whole ledger would scan every row.
@@ -37,8 +47,8 @@ def ledger_verify_all(*, credit_code: str | None = None) -> VerifyReport:
         broken = chain_verify(enterprise_id=enterprise.pk)
         if broken is not None:
             report.problems.append(
-                f"{enterprise.credit_code} {enterprise.name}: entry #{broken.seq} "
-                f"({broken.label}): {broken.problem}"
+                f"{enterprise.credit_code} {enterprise.name}: 第{broken.seq}条记录 / "
+                f"entry #{broken.seq} ({broken.label}): {broken.problem}"
             )
         expected = stock_recomputed(enterprise=enterprise)
         stored = {
@@ -52,7 +62,8 @@ def ledger_verify_all(*, credit_code: str | None = None) -> VerifyReport:
             want, have = expected.get(key, 0), stored.get(key, 0)
             if want != have:
                 report.problems.append(
-                    f"{enterprise.credit_code}: stock of site {key[0]} waste {key[1]} is {have} t "
+                    f"{enterprise.credit_code} {enterprise.name}: 库存与台账不符 / "
+                    f"stock of site {key[0]} waste {key[1]} is {have} t "
                     f"but the entries sum to {want} t"
                 )
     return report
