@@ -28,6 +28,7 @@ from xunhuan.ledger.chain import timestamp_text
 from xunhuan.ledger.models import ImportBatch, LedgerEntry, StockBalance
 from xunhuan.ledger.rules import EntryDraft, row_named, stock_effects, validate_drafts
 from xunhuan.ledger.services import chain_lock, stock_apply_delta, today_in_shanghai
+from xunhuan.ledger.signals import entries_posted_send
 from xunhuan.registry.models import Enterprise
 
 
@@ -54,6 +55,7 @@ def ledger_entries_ingest(
         head = chain_lock(enterprise)
         deltas = _simulate_stock(checked)
         tail = ChainTail(seq=head.last_seq, hash=head.last_hash)
+        first_seq = tail.seq + 1
         # Rows are encoded and hashed as they stream into COPY, so on PostgreSQL the
         # server stores one chunk while Python hashes the next.
         _write_rows(
@@ -70,6 +72,7 @@ def ledger_entries_ingest(
         for (site_id, waste_id), delta in sorted(deltas.items()):
             stock_apply_delta(site_id, waste_id, delta)
         head.save(update_fields=["last_seq", "last_hash"])
+        entries_posted_send(enterprise_id=enterprise.pk, seq_from=first_seq, seq_to=tail.seq)
     return len(checked)
 
 

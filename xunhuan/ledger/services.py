@@ -26,6 +26,7 @@ from xunhuan.core.units import format_tonnes
 from xunhuan.ledger.chain import chain_fields
 from xunhuan.ledger.models import ChainHead, IdempotencyKey, ImportBatch, LedgerEntry, StockBalance
 from xunhuan.ledger.rules import EntryDraft, row_named, stock_effects, validate_drafts
+from xunhuan.ledger.signals import entries_posted_send
 from xunhuan.registry.fields import TonnesField
 from xunhuan.registry.models import Enterprise
 
@@ -248,6 +249,9 @@ def ledger_entries_post(
             entry.save()
             entries.append(entry)
         appender.close()
+        entries_posted_send(
+            enterprise_id=enterprise.pk, seq_from=entries[0].seq, seq_to=entries[-1].seq
+        )
     return entries
 
 
@@ -338,4 +342,7 @@ def ledger_entry_correct(
             )
             new_entry.save()
         appender.close()
+        entries_posted_send(
+            enterprise_id=enterprise.pk, seq_from=reversal.seq, seq_to=head.last_seq
+        )
     return reversal, new_entry

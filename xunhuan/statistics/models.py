@@ -1,0 +1,274 @@
+"""Statistics: pre-aggregated ledger cells, targets, published figures and the fill state.
+
+``StatCell`` is the count table (zulip ``analytics`` style): one row per enterprise,
+waste and month with the ledger's sums by kind and the official indicators derived
+from them (``xunhuan.core.indicators``). Every dimension a regulator groups by is
+a column of the row (region path, city, park, industry, waste group, year, quarter),
+so any report is one ``GROUP BY`` over this table in the database. The rows are
+kept up to date in the ledger's own transaction (``xunhuan.ledger.signals``) and
+``manage.py stats_rebuild`` rebuilds them to the same result.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from xunhuan.registry.fields import TonnesField
+from xunhuan.registry.models import Enterprise, Industry, Park, Region, WasteCategory, WasteGroup
+
+
+class CellDimensions(models.Model):
+    """Where and when a cell's tonnes belong; copied from the enterprise when the cell is
+    written (a rebuild follows an enterprise that moved region or park)."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # The enterprise's region (usually a county) and its materialized path, so a
+    # jurisdiction's subtree is ``region_path LIKE '<path>%'`` without a join.
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    region_path = models.CharField(max_length=64)
+    city_code = models.CharField(_("盟市代码"), max_length=6)
+    park = models.ForeignKey(
+        Park, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    industry = models.ForeignKey(
+        Industry, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    waste = models.ForeignKey(
+        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    waste_group = models.ForeignKey(
+        WasteGroup, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    month = models.DateField(_("月份"))  # the first day of the month (Asia/Shanghai dates)
+    year = models.PositiveSmallIntegerField(_("年"))
+    quarter = models.PositiveSmallIntegerField(_("季度"))
+
+    class Meta:
+        abstract = True
+
+
+class StatCell(CellDimensions):
+    """One enterprise's ledger for one waste in one month, summed (tonnes)."""
+
+    entries = models.PositiveIntegerField(_("记录数"))
+    # Sums of the ledger by kind (reversals netted in): what stats_check compares
+    # with a GROUP BY over the raw ledger.
+    generated = TonnesField(_("产生量"), db_column="generated_kg")
+    received = TonnesField(_("接收量"), db_column="received_kg")
+    self_utilized = TonnesField(_("自行利用量"), db_column="self_utilized_kg")
+    handed_utilization = TonnesField(_("委托利用量"), db_column="handed_utilization_kg")
+    self_disposed = TonnesField(_("自行处置量"), db_column="self_disposed_kg")
+    handed_disposal = TonnesField(_("委托处置量"), db_column="handed_disposal_kg")
+    discarded = TonnesField(_("倾倒丢弃记录量"), db_column="discarded_kg")
+    # The official indicators (docs/adr/0010), own generation only.
+    utilized = TonnesField(_("综合利用量"), db_column="utilized_kg")
+    utilized_prior = TonnesField(_("其中：综合利用往年贮存量"), db_column="utilized_prior_kg")
+    disposed = TonnesField(_("处置量"), db_column="disposed_kg")
+    disposed_prior = TonnesField(_("其中：处置往年贮存量"), db_column="disposed_prior_kg")
+    storage_added = TonnesField(_("贮存量（本年）"), db_column="storage_added_kg")
+    dumped = TonnesField(_("倾倒丢弃量"), db_column="dumped_kg")
+    received_handled = TonnesField(_("接收后利用处置量"), db_column="received_handled_kg")
+    # Change of stock on hand (every origin): stock at a date sums the earlier months.
+    stock_change = TonnesField(_("库存变化量"), db_column="stock_change_kg")
+
+    class Meta:
+        verbose_name = _("统计单元")
+        verbose_name_plural = _("统计单元")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "waste", "month"], name="stat_cell_unique"
+            ),
+        ]
+        indexes = [
+            # dashboards: a region subtree's year (region_path LIKE 'p%' AND year = y)
+            models.Index(
+                fields=["year", "region_path"],
+                name="stat_cell_year_path_idx",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}/{self.waste_id}/{self.month:%Y-%m}"
+
+
+class StatRouteCell(CellDimensions):
+    """Own utilization of one enterprise, waste and month by utilization route (tonnes)."""
+
+    route = models.CharField(_("利用方式"), max_length=32)
+    utilized = TonnesField(_("综合利用量"), db_column="utilized_kg")
+
+    class Meta:
+        verbose_name = _("利用方式统计单元")
+        verbose_name_plural = _("利用方式统计单元")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "waste", "month", "route"], name="stat_route_cell_unique"
+            ),
+        ]
+        indexes = [
+            # route breakdown of a region subtree's year
+            models.Index(
+                fields=["year", "region_path"],
+                name="stat_route_year_path_idx",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}/{self.waste_id}/{self.month:%Y-%m}/{self.route}"
+
+
+class FillState(models.Model):
+    """When the cells were last rebuilt from the whole ledger, and whether it finished.
+
+    Incremental updates do not touch this row: it would become a lock every
+    writer of every enterprise waits for.
+    """
+
+    class State(models.TextChoices):
+        STARTED = "started", _("重建中")
+        DONE = "done", _("完成")
+
+    name = models.CharField(max_length=32, primary_key=True)
+    state = models.CharField(max_length=16, choices=State.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+    cells = models.PositiveIntegerField(default=0)
+    entries = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.state}"
+
+
+class TargetScope(models.TextChoices):
+    INDUSTRIAL = "industrial", _("一般工业固体废物（全部）")
+    BULK = "bulk", _("大宗工业固体废物（全部大宗类别）")
+    GROUPS = "groups", _("指定类别组")
+    OTHER = "other", _("台账以外的指标（不可由台账计算）")
+
+
+class TargetMetric(models.TextChoices):
+    RATE = "rate", _("综合利用率（%）")
+    TONNES = "tonnes", _("综合利用量（吨）")
+    TEXT = "text", _("定性目标")
+
+
+class Target(models.Model):
+    """A plan's target for a region and year: a utilization rate or tonnage over a scope.
+
+    The seeds' targets are loaded by migration (``is_seed``); regulators add their own
+    for regions in their jurisdiction. Targets the ledger cannot measure (straw,
+    construction waste, green factories …) are kept with scope ``other`` so the plan
+    is complete, and are reported without a status.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # A GB/T 2260 code, not a foreign key: regions are loaded after migrations run
+    # (registry_load), and the seeds' targets are loaded by a migration.
+    region_code = models.CharField(_("行政区划代码"), max_length=6)
+    year = models.PositiveSmallIntegerField(_("目标年"))
+    plan = models.CharField(_("规划/文件"), max_length=200)
+    issuer_doc_no = models.CharField(_("文号"), max_length=120, blank=True)
+    indicator = models.CharField(_("指标（原文）"), max_length=200)
+    scope = models.CharField(_("范围"), max_length=16, choices=TargetScope.choices)
+    waste_groups = models.ManyToManyField(WasteGroup, blank=True, related_name="+")
+    metric = models.CharField(_("指标类型"), max_length=8, choices=TargetMetric.choices)
+    threshold_percent = models.DecimalField(
+        _("目标值（%）"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    threshold_tonnes = TonnesField(_("目标值（吨）"), null=True, blank=True)
+    threshold_text = models.CharField(_("目标（原文）"), max_length=200, blank=True)
+    verification = models.CharField(_("核实情况"), max_length=200, blank=True)
+    source_url = models.URLField(_("来源"), max_length=500, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    is_seed = models.BooleanField(_("政策种子数据"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("目标")
+        verbose_name_plural = _("目标")
+        ordering = ["region_code", "year", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="target_threshold_matches_metric",
+                condition=Q(metric="rate", threshold_percent__gt=0, threshold_tonnes__isnull=True)
+                | Q(metric="tonnes", threshold_tonnes__gt=0, threshold_percent__isnull=True)
+                | Q(metric="text", threshold_percent__isnull=True, threshold_tonnes__isnull=True),
+            ),
+            models.CheckConstraint(
+                name="target_percent_at_most_100",
+                condition=Q(threshold_percent__isnull=True) | Q(threshold_percent__lte=100),
+            ),
+        ]
+        indexes = [
+            # targets of a jurisdiction: region_code IN (subtree codes)
+            models.Index(fields=["region_code", "year"], name="target_region_year_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_code} {self.year} {self.indicator}"
+
+
+class PublishedFigure(models.Model):
+    """Summary figures a region published for a year (no per-enterprise detail), held
+    beside the ledger-derived indicators so the two can be compared.
+
+    ``waste_group`` empty means all general industrial solid waste. Figures not
+    published are left empty.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年"))
+    waste_group = models.ForeignKey(
+        WasteGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    generated = TonnesField(_("产生量"), null=True, blank=True)
+    utilized = TonnesField(_("综合利用量"), null=True, blank=True)
+    utilized_prior = TonnesField(_("其中：综合利用往年贮存量"), null=True, blank=True)
+    disposed = TonnesField(_("处置量"), null=True, blank=True)
+    storage_added = TonnesField(_("贮存量"), null=True, blank=True)
+    dumped = TonnesField(_("倾倒丢弃量"), null=True, blank=True)
+    rate_percent = models.DecimalField(
+        _("公布的综合利用率（%）"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    source = models.CharField(_("来源（公报/年鉴）"), max_length=300)
+    note = models.TextField(_("说明"), blank=True)
+    # A correction is a new row that supersedes the old one (history is kept).
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    reason = models.CharField(_("更正原因"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("公布统计数")
+        verbose_name_plural = _("公布统计数")
+        ordering = ["region_id", "year", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="published_correction_has_reason",
+                condition=Q(supersedes__isnull=True) | ~Q(reason=""),
+            ),
+        ]
+        indexes = [
+            # comparison: the figures of a region and year
+            models.Index(fields=["region", "year"], name="published_region_year_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.year} {self.source}"

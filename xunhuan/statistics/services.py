@@ -1,0 +1,255 @@
+"""Writes of the statistics: keeping the cells in step with the ledger, rebuilding them,
+and the targets and published figures regulators record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from xunhuan.accounts.selectors import regions_visible_to
+from xunhuan.core.errors import PermissionDenied, ValidationFailed
+from xunhuan.ledger.models import LedgerEntry
+from xunhuan.registry.models import Region, WasteGroup
+from xunhuan.statistics.cells import (
+    build_rows,
+    enterprise_dims,
+    enterprise_entries,
+    insert_rows,
+    waste_groups,
+)
+from xunhuan.statistics.models import (
+    FillState,
+    PublishedFigure,
+    StatCell,
+    StatRouteCell,
+    Target,
+    TargetMetric,
+    TargetScope,
+)
+
+User = AbstractBaseUser | AnonymousUser
+FILL_STATE_NAME = "stat_cells"
+
+
+def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int:
+    """Recompute the cells of the wastes that entries ``seq_from``..``seq_to`` of the
+    enterprise touched; return the number of cells written.
+
+    Called inside the ledger's writing transaction (``entries_posted``), under the
+    enterprise's chain lock, so the cells commit with the entries and no two writers
+    recompute the same enterprise at once. A waste's whole series is recomputed
+    because its derived indicators carry state from month to month (previous
+    years' stock, received waste not yet handled); it is the same computation as
+    the rebuild, so incremental and rebuilt cells cannot differ.
+    """
+    wastes = sorted(
+        set(
+            LedgerEntry.objects.filter(
+                enterprise_id=enterprise_id, seq__gte=seq_from, seq__lte=seq_to
+            ).values_list("waste_id", flat=True)
+        )
+    )
+    if not wastes:
+        return 0
+    StatCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
+    StatRouteCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
+    rows = build_rows(
+        enterprise_entries(enterprise_id, wastes),
+        enterprise_dims([enterprise_id]),
+        waste_groups(),
+    )
+    return insert_rows(rows)
+
+
+def on_entries_posted(
+    sender: Any, *, enterprise_id: int, seq_from: int, seq_to: int, **_: Any
+) -> None:
+    """Receiver of ``xunhuan.ledger.signals.entries_posted`` (connected in apps.ready)."""
+    stat_cells_refresh(enterprise_id=enterprise_id, seq_from=seq_from, seq_to=seq_to)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    cells: int
+    entries: int
+    seconds: float
+
+
+def stat_cells_rebuild() -> RebuildResult:
+    """Rebuild every cell from the whole ledger in one transaction; the same ledger
+    always gives the same cells. Records the run in the fill state."""
+    started = timezone.now()
+    clock = dt.datetime.now(dt.UTC)
+    with transaction.atomic():
+        FillState.objects.update_or_create(
+            name=FILL_STATE_NAME,
+            defaults={"state": FillState.State.STARTED, "started_at": started, "finished_at": None},
+        )
+        StatRouteCell.objects.all().delete()
+        StatCell.objects.all().delete()
+        cells = insert_rows(
+            build_rows(LedgerEntry.objects.all(), enterprise_dims(), waste_groups())
+        )
+        entries = LedgerEntry.objects.count()
+        FillState.objects.filter(name=FILL_STATE_NAME).update(
+            state=FillState.State.DONE, finished_at=timezone.now(), cells=cells, entries=entries
+        )
+    return RebuildResult(cells, entries, (dt.datetime.now(dt.UTC) - clock).total_seconds())
+
+
+def _region_in_jurisdiction(user: User, region_code: str) -> Region:
+    region = regions_visible_to(user).filter(code=region_code).first()
+    if region is None:
+        raise PermissionDenied(
+            f"无权为行政区划{region_code}设定目标或填报统计数 / "
+            "region is outside your jurisdiction",
+            field="region",
+        )
+    return region
+
+
+def _groups(codes: Sequence[str]) -> list[WasteGroup]:
+    groups = list(WasteGroup.objects.filter(code__in=codes))
+    missing = sorted(set(codes) - {g.code for g in groups})
+    if missing:
+        raise ValidationFailed(
+            f"未知的固废类别组：{', '.join(missing)} / unknown waste group", field="waste_groups"
+        )
+    return groups
+
+
+def target_create(
+    *,
+    user: User,
+    region_code: str,
+    year: int,
+    plan: str,
+    indicator: str,
+    scope: str,
+    metric: str,
+    waste_groups: Sequence[str] = (),
+    threshold_percent: Decimal | None = None,
+    threshold_tonnes: Decimal | None = None,
+    threshold_text: str = "",
+    issuer_doc_no: str = "",
+    source_url: str = "",
+    note: str = "",
+) -> Target:
+    """Record a regulator's own target for a region in its jurisdiction.
+
+    The threshold must match the metric (a percentage in (0, 100] for a rate,
+    positive tonnes for a tonnage, none for a qualitative target), and a scope of
+    ``groups`` names at least one waste group.
+    """
+    if user.is_anonymous:
+        raise PermissionDenied("请先登录 / log in first")
+    _region_in_jurisdiction(user, region_code)
+    if scope not in TargetScope.values:
+        raise ValidationFailed(f"未知的范围 {scope!r} / unknown scope", field="scope")
+    if metric not in TargetMetric.values:
+        raise ValidationFailed(f"未知的指标类型 {metric!r} / unknown metric", field="metric")
+    if not plan.strip() or not indicator.strip():
+        raise ValidationFailed("须注明规划与指标 / plan and indicator are required", field="plan")
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(f"目标年{year}无效 / invalid year", field="year")
+    if metric == TargetMetric.RATE and not (
+        threshold_percent is not None and 0 < threshold_percent <= 100 and threshold_tonnes is None
+    ):
+        raise ValidationFailed(
+            "利用率目标须为0到100之间的百分数 / a rate target needs a percentage in (0, 100]",
+            field="threshold_percent",
+        )
+    if metric == TargetMetric.TONNES and not (
+        threshold_tonnes is not None and threshold_tonnes > 0 and threshold_percent is None
+    ):
+        raise ValidationFailed(
+            "利用量目标须为正的吨数 / a tonnage target needs positive tonnes",
+            field="threshold_tonnes",
+        )
+    if metric == TargetMetric.TEXT and (threshold_percent is not None or threshold_tonnes):
+        raise ValidationFailed(
+            "定性目标不填数值 / a qualitative target has no number", field="metric"
+        )
+    groups = _groups(waste_groups)
+    if scope == TargetScope.GROUPS and not groups:
+        raise ValidationFailed(
+            "指定类别组的目标须列出类别组 / name the waste groups", field="waste_groups"
+        )
+    if scope != TargetScope.GROUPS and groups:
+        raise ValidationFailed(
+            "只有指定类别组的目标可列出类别组 / groups only apply to scope 'groups'",
+            field="waste_groups",
+        )
+    with transaction.atomic():
+        target = Target.objects.create(
+            region_code=region_code,
+            year=year,
+            plan=plan.strip(),
+            issuer_doc_no=issuer_doc_no,
+            indicator=indicator.strip(),
+            scope=scope,
+            metric=metric,
+            threshold_percent=threshold_percent,
+            threshold_tonnes=threshold_tonnes,
+            threshold_text=threshold_text,
+            source_url=source_url,
+            note=note,
+            created_by_id=user.pk,
+        )
+        target.waste_groups.set(groups)
+    return target
+
+
+def published_figure_record(
+    *,
+    user: User,
+    region_code: str,
+    year: int,
+    source: str,
+    waste_group: str | None = None,
+    figures: dict[str, Decimal | None],
+    rate_percent: Decimal | None = None,
+    note: str = "",
+    supersedes: PublishedFigure | None = None,
+    reason: str = "",
+) -> PublishedFigure:
+    """Record the summary figures a region published for a year (annual totals, no
+    enterprise detail). A correction is a new record that supersedes the old one,
+    with a reason; the old one is kept."""
+    if user.is_anonymous:
+        raise PermissionDenied("请先登录 / log in first")
+    region = _region_in_jurisdiction(user, region_code)
+    allowed = {"generated", "utilized", "utilized_prior", "disposed", "storage_added", "dumped"}
+    unknown = sorted(set(figures) - allowed)
+    if unknown:
+        raise ValidationFailed(
+            f"未知的统计项：{', '.join(unknown)} / unknown figure", field="figures"
+        )
+    if all(v is None for v in figures.values()) and rate_percent is None:
+        raise ValidationFailed("没有要记录的统计数 / no figures given", field="figures")
+    if any(v is not None and v < 0 for v in figures.values()):
+        raise ValidationFailed("统计数不能为负 / figures cannot be negative", field="figures")
+    if not source.strip():
+        raise ValidationFailed("须注明来源 / the source is required", field="source")
+    if supersedes is not None and not reason.strip():
+        raise ValidationFailed("更正须说明原因 / a correction needs a reason", field="reason")
+    group = _groups([waste_group])[0] if waste_group else None
+    return PublishedFigure.objects.create(
+        region=region,
+        year=year,
+        waste_group=group,
+        source=source.strip(),
+        note=note,
+        rate_percent=rate_percent,
+        supersedes=supersedes,
+        reason=reason.strip(),
+        created_by_id=user.pk,
+        **{k: v for k, v in figures.items() if v is not None},
+    )
