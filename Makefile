@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# English messages, compiled from the committed .po (the .mo is not committed).
+MO := xunhuan/locale/en/LC_MESSAGES/django.mo
 export XUNHUAN_ENV ?= dev
 
 # Demo size: enterprises and years of ledger history (see xunhuan/demo/generator.py).
@@ -15,7 +17,7 @@ PORT ?= 8000
 
 .PHONY: demo run test lint typecheck pytest pytest-sqlite pytest-postgres bench clean setup
 
-setup: $(STAMP) $(NPM_STAMP)
+setup: $(STAMP) $(NPM_STAMP) $(MO)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +28,12 @@ $(STAMP): pyproject.toml
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# msgfmt is GNU gettext's; installed from Debian when missing and we are root.
+$(MO): xunhuan/locale/en/LC_MESSAGES/django.po
+	@command -v msgfmt >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
+	msgfmt --check -o $@ $<
 
 # Sets everything up, builds the demo region into var/xunhuan.sqlite3 and serves it.
 demo: setup

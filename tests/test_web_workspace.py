@@ -490,3 +490,21 @@ def test_workspace_queries_do_not_grow_with_rows(seeded: Seeded, tail: str) -> N
             enterprise=world.plant, filename=f"f{n}.xlsx", content=b"x"
         )
     assert _queries(seeded, url) == few
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+def test_chinese_by_default_with_an_english_switch(seeded: Seeded) -> None:
+    client = seeded.world.client("owner")
+    url = base(seeded) + "ledger/"
+    chinese = client.get(url).content.decode()
+    assert '<html lang="zh-hans">' in chinese
+    assert ">台账记录</a>" in chinese
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": url})
+    assert (switched.status_code, switched["Location"]) == (302, url)
+    english = client.get(url).content.decode()
+    assert '<html lang="en">' in english
+    assert ">Ledger entries</a>" in english
+    assert ">台账记录</a>" not in english
+    assert "Ledger hash chain intact" in client.get(base(seeded) + "chain/").content.decode()
