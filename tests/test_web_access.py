@@ -72,8 +72,9 @@ def enterprise_url(seeded: Seeded, name: str) -> str:
 def test_every_web_url_is_covered() -> None:
     """A new page in xunhuan/web/urls.py must be added to these tests."""
     names = {p.name for p in web_urls.urlpatterns if isinstance(p, URLPattern)}
-    # The workspace pages are covered persona by persona in test_web_workspace.py.
-    assert names == {"home", "enterprise", *WORKSPACE_PAGES}
+    # The workspace pages are covered persona by persona in test_web_workspace.py,
+    # the dashboard in test_web_dashboard.py.
+    assert names == {"home", "enterprise", "dashboard", *WORKSPACE_PAGES}
     assert len(web_urls.urlpatterns) == len(names)
 
 

@@ -1,0 +1,174 @@
+"""The regulator dashboard: only regulators, only their jurisdiction, drill-down
+region → county → park → enterprise → ledger, CSV exports of every table, and a
+query count that does not grow with the enterprises shown."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from pytest_django import Settings
+
+from tests.access_support import FAST_HASHERS, PERSONAS, Seeded, seed
+from tests.conftest import World
+from tests.factories import draft, make_enterprise, make_site
+from xunhuan.ledger.services import ledger_entries_post
+from xunhuan.registry.models import Park, Region
+from xunhuan.statistics.selectors import stat_scope, stats_table
+
+URL = "/dashboard/"
+REGULATORS = {
+    "league_regulator": "150600",
+    "other_league_regulator": "150200",
+    "province_regulator": "150000",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Settings) -> None:
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture
+def seeded(world: World) -> Seeded:
+    return seed(world)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_regulators_open_the_dashboard(seeded: Seeded, persona: str) -> None:
+    response = seeded.world.client(persona).get(URL)
+    expected = 302 if persona == "anonymous" else 200 if persona in REGULATORS else 403
+    assert response.status_code == expected
+    if expected == 200:
+        assert response.context["region"].code == REGULATORS[persona]
+
+
+@pytest.mark.parametrize(
+    ("persona", "region", "status"),
+    [
+        ("league_regulator", "150600", 200),
+        ("league_regulator", "150622", 200),
+        ("league_regulator", "150200", 404),
+        ("league_regulator", "150000", 404),
+        ("other_league_regulator", "150600", 404),
+        ("other_league_regulator", "150203", 200),
+        ("province_regulator", "150200", 200),
+        ("province_regulator", "110000", 404),
+    ],
+)
+def test_a_regulator_sees_only_regions_of_its_jurisdiction(
+    seeded: Seeded, persona: str, region: str, status: int
+) -> None:
+    response = seeded.world.client(persona).get(URL, {"region": region})
+    assert response.status_code == status
+    if status == 404:
+        html = response.content.decode()
+        assert "准格尔测试电厂" not in html
+        assert "包头测试铝厂" not in html
+
+
+def test_league_regulator_sees_its_league_and_drills_down_to_the_ledger(seeded: Seeded) -> None:
+    client = seeded.world.client("league_regulator")
+    page = client.get(URL)
+    html = page.content.decode()
+    assert page.context["year"] == 2025
+    assert '<b id="kpi-generated">123.456</b>' in html
+    assert "准格尔测试电厂" in html
+    assert "包头测试铝厂" not in html
+    # The league's counties, each a drill-down link; 准格尔旗 holds the plant.
+    counties = {r.keys["county"]: r for r, _hue in page.context["children"]}
+    assert set(counties) == {"150622"}
+    assert 'href="?region=150622&year=2025"' in html
+
+    county = client.get(URL, {"region": "150622", "year": "2025"})
+    assert county.context["child_dim"] == "park"
+    ledger_link = f'href="/enterprises/{seeded.code("plant")}/ledger/"'
+    assert ledger_link in county.content.decode()
+    assert client.get(f"/enterprises/{seeded.code('plant')}/ledger/").status_code == 200
+
+
+def test_province_sees_both_leagues_with_the_statistics_figures(seeded: Seeded) -> None:
+    user = seeded.world.users["province_regulator"]
+    page = seeded.world.client("province_regulator").get(URL)
+    rows = [r for r, _hue in page.context["children"]]
+    assert [r.labels["city"] for r in rows] == ["包头市", "鄂尔多斯市"]
+    expected = stats_table(
+        scope=stat_scope(user), by=["city"], region=Region.objects.get(code="150000"), year=2025
+    )
+    assert [(r.keys, r.values, r.utilization_rate) for r in rows] == [
+        (r.keys, r.values, r.utilization_rate) for r in expected
+    ]
+    assert [r.values["generated"] for r in rows] == [
+        expected[0].values["generated"],
+        expected[1].values["generated"],
+    ]
+    assert str(rows[0].values["generated"]) == "77.777"
+
+
+def test_park_drill_down_lists_the_park_enterprises(seeded: Seeded) -> None:
+    world = seeded.world
+    park = Park.objects.create(name="准格尔测试园区", level="provincial", region_id="150622")
+    member = make_enterprise(name="园区测试煤矿", park=park)
+    site = make_site(enterprise=member, code="MINE1")
+    ledger_entries_post(
+        enterprise=member,
+        drafts=[draft(site, "generated", "9.000", waste_code="SW03", day=dt.date(2025, 5, 1))],
+    )
+    client = world.client("league_regulator")
+    county = client.get(URL, {"region": "150622", "year": "2025"}).content.decode()
+    assert f'href="?region=150622&park={park.pk}&year=2025"' in county
+    in_park = client.get(URL, {"region": "150622", "park": park.pk, "year": "2025"})
+    assert [r.labels["enterprise"] for r, _code in in_park.context["enterprises"]] == [
+        "园区测试煤矿"
+    ]
+    assert client.get(URL, {"region": "150600", "park": "999999"}).status_code == 404
+    other = world.client("other_league_regulator")
+    assert other.get(URL, {"region": "150203", "park": park.pk}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "table", ["regions", "months", "groups", "routes", "enterprises", "targets", "ranking"]
+)
+def test_every_table_exports_as_csv(seeded: Seeded, table: str) -> None:
+    response = seeded.world.client("province_regulator").get(URL, {"export": table})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    if table == "regions":
+        assert rows[0][0] == "盟市"
+        assert [r[0] for r in rows[1:]] == ["包头市", "鄂尔多斯市"]
+    if table == "enterprises":
+        names = {r[0] for r in rows[1:]}
+        assert names == {"准格尔测试电厂", "包头测试铝厂", "准格尔测试建材厂"}
+
+
+def test_a_league_export_has_no_other_league(seeded: Seeded) -> None:
+    response = seeded.world.client("league_regulator").get(URL, {"export": "enterprises"})
+    text = response.content.decode("utf-8-sig")
+    assert "包头测试铝厂" not in text
+    assert "准格尔测试电厂" in text
+
+
+def _queries(client: object, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200  # type: ignore[attr-defined]
+    return len(captured)
+
+
+def test_dashboard_queries_do_not_grow_with_enterprises(seeded: Seeded) -> None:
+    client = seeded.world.client("province_regulator")
+    client.get(URL)
+    few = _queries(client, URL)
+    for n in range(6):
+        member = make_enterprise(name=f"新增企业{n}", region=Region.objects.get(code="150202"))
+        site = make_site(enterprise=member, code=f"S{n}")
+        ledger_entries_post(
+            enterprise=member,
+            drafts=[draft(site, "generated", f"{n + 1}.000", day=dt.date(2025, 2, n + 1))],
+        )
+    assert _queries(client, URL) == few

@@ -1,0 +1,208 @@
+"""The regulator dashboard: the jurisdiction's utilization by region, month, waste
+group and route, targets with their gap, rankings, and drill-down region → park →
+enterprise → ledger. All figures come from ``xunhuan.statistics.selectors``; this
+module only picks the region and shapes rows for tables, charts and CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from xunhuan.accounts.selectors import regions_regulated_by, regions_visible_to
+from xunhuan.registry.models import Enterprise, Park, Region
+from xunhuan.statistics.selectors import (
+    LABELS_ZH,
+    StatRow,
+    assessment_table,
+    stat_scope,
+    stats_table,
+    targets_evaluate,
+)
+
+# Which rows the region's breakdown table shows, by the region's level.
+CHILD_DIMENSION = {"national": "city", "province": "city", "city": "county", "county": "park"}
+TABLES = ("regions", "months", "groups", "routes", "enterprises", "targets", "ranking")
+MONTHS_SHOWN = 24
+
+
+@dataclass
+class Chartable:
+    """A table with a chart: rows of (label, value, rate) as the page and ECharts read them."""
+
+    labels: list[str]
+    values: list[str]  # tonnes as text, so JSON carries the exact figure
+    rates: list[str | None]
+
+
+def _chart(rows: Sequence[StatRow], dim: str, measure: str = "generated") -> Chartable:
+    return Chartable(
+        labels=[str(r.labels.get(dim) or r.keys[dim]) for r in rows],
+        values=[f"{r.values.get(measure, Decimal(0))}" for r in rows],
+        rates=[f"{r.utilization_rate}" if r.utilization_rate is not None else None for r in rows],
+    )
+
+
+def _region(request: HttpRequest) -> Region:
+    roots = list(regions_regulated_by(request.user).order_by("code"))
+    if not roots:
+        raise PermissionDenied("仅监管部门可查看 / regulators only")
+    code = request.GET.get("region") or roots[0].code
+    region = regions_visible_to(request.user).filter(code=code).first()
+    if region is None:
+        raise Http404("不在监管辖区内 / outside your jurisdiction")
+    return region
+
+
+def _csv(rows: list[dict[str, Any]], filename: str) -> HttpResponse:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writerow({k: LABELS_ZH.get(k, k) for k in rows[0]})
+        writer.writerows(rows)
+    # A BOM so that Excel opens the Chinese headers as UTF-8.
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    region = _region(request)
+    scope = stat_scope(request.user)
+    years = [int(r.keys["year"]) for r in stats_table(scope=scope, by=["year"], region=region)]
+    try:
+        year = int(request.GET.get("year") or (years[-1] if years else 0)) or None
+    except ValueError:
+        year = years[-1] if years else None
+    park: Park | None = None
+    if request.GET.get("park"):
+        park = Park.objects.filter(
+            pk=request.GET["park"], region__path__startswith=region.path
+        ).first()
+        if park is None:
+            raise Http404("园区不在此区域 / park outside this region")
+    park_id = park.pk if park else None
+    child_dim = CHILD_DIMENSION.get(region.level, "park")
+    total = stats_table(scope=scope, by=["year"], region=region, year=year, park_id=park_id)
+    children = (
+        stats_table(scope=scope, by=[child_dim], region=region, year=year) if park is None else []
+    )
+    enterprises = stats_table(
+        scope=scope, by=["enterprise"], region=region, year=year, park_id=park_id
+    )
+    enterprises.sort(key=lambda r: -r.values["generated"])
+    months = stats_table(scope=scope, by=["month"], region=region, park_id=park_id)[-MONTHS_SHOWN:]
+    groups = stats_table(scope=scope, by=["group"], region=region, year=year, park_id=park_id)
+    routes = stats_table(scope=scope, by=["route"], region=region, year=year, park_id=park_id)
+    targets = targets_evaluate(scope=scope, region=region, year=year) if park is None else []
+    ranking = (
+        assessment_table(scope=scope, region=region, year=year)
+        if year is not None and park is None and region.level in ("province", "city")
+        else []
+    )
+    export = request.GET.get("export")
+    if export in TABLES:
+        return _export(
+            export, region, year, children, months, groups, routes, enterprises, targets, ranking
+        )
+    credit_codes = dict(
+        Enterprise.objects.filter(
+            pk__in=[r.keys["enterprise"] for r in enterprises[:100]]
+        ).values_list("pk", "credit_code")
+    )
+    context = {
+        "region": region,
+        "ancestors": _ancestors(region, request),
+        "park": park,
+        "year": year,
+        "years": years,
+        "total": total[0] if total else None,
+        "child_dim": child_dim,
+        "children": [(r, _hue(r.utilization_rate)) for r in children],
+        "enterprises": [(r, credit_codes.get(r.keys["enterprise"])) for r in enterprises[:100]],
+        "enterprise_count": len(enterprises),
+        "months": months,
+        "groups": groups,
+        "routes": routes,
+        "targets": targets,
+        "ranking": ranking,
+        "charts": {
+            "regions": _chart(children, child_dim).__dict__,
+            "months": _chart(months, "month").__dict__,
+            "groups": _chart(groups, "group").__dict__,
+            "routes": _chart(routes, "route", "utilized").__dict__,
+        },
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "web/dashboard.html", context)
+
+
+def _hue(rate: Decimal | None) -> int | None:
+    """Colour of a utilization rate: 0 % red (hue 0) to 100 % green (hue 120)."""
+    if rate is None:
+        return None
+    return int(max(Decimal(0), min(rate, Decimal(100))) * Decimal("1.2"))
+
+
+def _ancestors(region: Region, request: HttpRequest) -> list[Region]:
+    """The breadcrumb: the regions above ``region`` that the user regulates too."""
+    codes = [c for c in region.path.split("/") if c]
+    by_code = {r.code: r for r in regions_visible_to(request.user).filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def _export(
+    name: str,
+    region: Region,
+    year: int | None,
+    children: list[StatRow],
+    months: list[StatRow],
+    groups: list[StatRow],
+    routes: list[StatRow],
+    enterprises: list[StatRow],
+    targets: list[Any],
+    ranking: list[Any],
+) -> HttpResponse:
+    tables: dict[str, list[dict[str, Any]]] = {
+        "regions": [r.flat() for r in children],
+        "months": [r.flat() for r in months],
+        "groups": [r.flat() for r in groups],
+        "routes": [r.flat() for r in routes],
+        "enterprises": [r.flat() for r in enterprises],
+        "targets": [
+            {
+                "目标": t.target.indicator,
+                "目标年": t.target.year,
+                "数据年": t.data_year,
+                "当前值": t.current,
+                "差距（百分点）": t.gap_points,
+                "差距（吨）": t.gap_tonnes,
+                "预计达到年份": t.reached_in,
+                "状态": t.status,
+            }
+            for t in targets
+        ],
+        "ranking": [
+            {
+                "排名": r.rank,
+                "区域": r.region.name,
+                "综合利用率（%）": r.rate,
+                "较上年（百分点）": r.improvement,
+                "库存削减（%）": r.stock_reduction,
+                "得分": r.score,
+            }
+            for r in ranking
+        ],
+    }
+    return _csv(tables[name], f"{name}-{region.code}-{year or 'all'}")
