@@ -121,13 +121,13 @@ def test_park_drill_down_lists_the_park_enterprises(seeded: Seeded) -> None:
     client = world.client("league_regulator")
     county = client.get(URL, {"region": "150622", "year": "2025"}).content.decode()
     assert f'href="?region=150622&park={park.pk}&year=2025"' in county
-    in_park = client.get(URL, {"region": "150622", "park": park.pk, "year": "2025"})
+    in_park = client.get(URL, {"region": "150622", "park": str(park.pk), "year": "2025"})
     assert [r.labels["enterprise"] for r, _code in in_park.context["enterprises"]] == [
         "园区测试煤矿"
     ]
     assert client.get(URL, {"region": "150600", "park": "999999"}).status_code == 404
     other = world.client("other_league_regulator")
-    assert other.get(URL, {"region": "150203", "park": park.pk}).status_code == 404
+    assert other.get(URL, {"region": "150203", "park": str(park.pk)}).status_code == 404
 
 
 @pytest.mark.parametrize(
