@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
-ALIASES = {"verify": "ledger_verify", "import": "ledger_import_csv", "demo": "demo_load"}
+ALIASES = {
+    "verify": "ledger_verify",
+    "import": "ledger_import_csv",
+    "demo": "demo_load",
+    "stats": "stats",
+}
 
 
 def main() -> None:

@@ -98,6 +98,15 @@ LABELS_ZH = {
 }
 
 
+def table_columns(by: Sequence[str]) -> list[str]:
+    """The columns of ``stats_table(by=...)`` rows flattened, in order (also when empty)."""
+    by = list(dict.fromkeys(by))
+    if "route" in by:
+        return [*by, "utilized", "utilization_rate"]
+    stock = [] if TIME_DIMENSIONS & set(by) else ["stock_on_hand"]
+    return [*by, *MEASURES, *stock, "utilization_rate"]
+
+
 def stat_scope(user: User) -> Q:
     """The cells ``user`` may aggregate: its jurisdictions' subtrees and its own enterprises.
 
@@ -421,7 +430,11 @@ def targets_evaluate(
         t = totals(data_year)
         if target.metric == TargetMetric.RATE:
             threshold = target.threshold_percent or Decimal(0)
-            gap_points = max(threshold - current, Decimal(0)) if current is not None else None
+            gap_points = (
+                max(threshold - current, Decimal(0)).quantize(Decimal("0.01"))
+                if current is not None
+                else None
+            )
             gap_kg = utilization_gap_kg(target_percent=threshold, **t)
             gap_tonnes = kg_to_tonnes(gap_kg) if gap_kg is not None else None
         else:
