@@ -15,7 +15,7 @@ DEMO_YEARS ?= 5
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo run test lint typecheck pytest pytest-sqlite pytest-postgres bench clean setup
+.PHONY: demo run test lint typecheck pytest pytest-sqlite pytest-postgres bench clean setup browser-deps
 
 setup: $(STAMP) $(NPM_STAMP) $(MO)
 
@@ -34,6 +34,14 @@ $(MO): xunhuan/locale/en/LC_MESSAGES/django.po
 	@command -v msgfmt >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
 	msgfmt --check -o $@ $<
+
+# Browser tests drive Debian's chromium through Playwright (never a downloaded browser);
+# CJK fonts make their screenshots legible. Installed when missing and we are root.
+browser-deps:
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q .; } || \
+	{ [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || \
+	echo "chromium or CJK fonts missing and not root: browser tests will be skipped"
 
 # Sets everything up, builds the demo region into var/xunhuan.sqlite3 and serves it.
 demo: setup
@@ -64,7 +72,7 @@ pytest-postgres: setup
 	@if [ -n "$$XUNHUAN_DATABASE_URL" ]; then $(BIN)/pytest -n 2; \
 	else echo "XUNHUAN_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
-test: lint typecheck
+test: lint typecheck browser-deps
 	XUNHUAN_DATABASE_URL= $(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) pytest-sqlite
 	$(MAKE) pytest-postgres

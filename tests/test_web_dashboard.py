@@ -172,3 +172,11 @@ def test_dashboard_queries_do_not_grow_with_enterprises(seeded: Seeded) -> None:
             drafts=[draft(site, "generated", f"{n + 1}.000", day=dt.date(2025, 2, n + 1))],
         )
     assert _queries(client, URL) == few
+
+
+def test_dashboard_in_english(seeded: Seeded) -> None:
+    client = seeded.world.client("league_regulator")
+    client.post("/i18n/setlang/", {"language": "en", "next": URL})
+    html = client.get(URL).content.decode()
+    assert "Regulator dashboard" in html
+    assert "<th>Utilization rate (%)</th>" in html
