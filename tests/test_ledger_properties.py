@@ -542,8 +542,9 @@ def test_chain_verifies_iff_untouched(
         assert broken is not None
         assert (broken.seq, broken.problem) == expected_break(tamper, n, at, other)
         # The triggers are back: the application's guard holds again.
+        remaining = LedgerEntry.objects.filter(enterprise_id=plant_id).order_by("seq")
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            delete_entry(plant_id, 1)
+            delete_entry(plant_id, remaining.values_list("seq", flat=True)[0])
 
 
 # --- (c) totals by any grouping equal the raw sum ---------------------------------------

@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connections
 
 from tests.factories import draft, make_enterprise, make_site, make_yard
 from tests.ledger_tamper import append_only_lifted, change_quantity, delete_entry, swap_seqs
@@ -19,6 +20,12 @@ from xunhuan.ledger.services import ledger_entries_post, ledger_entry_correct
 from xunhuan.registry.models import Enterprise, Site
 
 pytestmark = pytest.mark.django_db
+
+
+def keep_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m xunhuan`` closes every connection when the command ends, as a process
+    should; in-process that would close the test's open transaction on PostgreSQL."""
+    monkeypatch.setattr(connections, "close_all", lambda: None)
 
 
 @dataclass
@@ -77,6 +84,7 @@ def entry_label(enterprise: Enterprise, seq: int) -> str:
 def test_intact_ledgers_exit_zero(
     ledgers: Ledgers, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    keep_test_connection(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["xunhuan", "verify"])
 
     main()  # returns instead of sys.exit(1)
@@ -98,6 +106,7 @@ def test_a_changed_quantity_is_named_and_exits_one(
         change_quantity(
             plant.pk, 3, 1000
         )  # the 10 t used at the yard (since corrected) becomes 11 t
+    keep_test_connection(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["xunhuan", "verify"])
 
     with pytest.raises(SystemExit) as caught:
