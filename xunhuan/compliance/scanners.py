@@ -297,7 +297,7 @@ def stock_age(scope: Scope) -> list[Hit]:
                 period_start=start,
                 period_end=end,
                 values={
-                    "site": _site_label(row),
+                    "site": _site_label(yard),
                     "waste": yard["waste__name_zh"],
                     "stock": tonnes(yard["quantity"]),
                     "inflow": tonnes(came_in),

@@ -92,8 +92,8 @@ RULES: tuple[RuleDef, ...] = (
         "seed text; national 2013/2014 rules cited by the seed, not checked clause by clause",
         Severity.HIGH,
         "site",
-        "贮存场{site}的{waste}现存{stock}吨，相当于近{months}个月产生量{generated}吨的"
-        "{years}倍年，超过{limit_years}年上限。",
+        "贮存场{site}的{waste}现存{stock}吨，按近{months}个月产生量{generated}吨计相当于"
+        "{years}年的产生量，超过{limit_years}年上限。",
         "Yard {site} holds {stock} t of {waste}, {years} years of the {generated} t generated "
         "in the last {months} months, above the {limit_years}-year limit.",
         params=(_dec("years", "3", "年限（年）", "years", "0.5", "20"), WINDOW),
