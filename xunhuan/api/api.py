@@ -326,3 +326,4 @@ def chain_status(request: HttpRequest, credit_code: str) -> schemas.ChainOut:
 api.add_router("/", registry)
 api.add_router("/ledger", ledger)
 api.add_router("/statistics", "xunhuan.api.statistics.router")
+api.add_router("/compliance", "xunhuan.api.compliance.router")
