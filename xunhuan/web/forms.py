@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -14,7 +15,10 @@ from xunhuan.imports.services import FIELD_BY_LABEL
 from xunhuan.ledger.imports import _Lookups, _parse_row
 from xunhuan.ledger.models import DisposalMethod, EntryKind, Purpose, UtilizationRoute
 from xunhuan.ledger.rules import EntryDraft
+from xunhuan.registry import selectors as registry_selectors
 from xunhuan.registry.models import Enterprise, Site, WasteCategory, WasteStream
+from xunhuan.transfers.models import TransportMode
+from xunhuan.transfers.services import LegDraft, LineDraft
 
 
 def _blank(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -159,3 +163,76 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
     """Show a refused write on the field it names (or on the form as a whole)."""
     name = error.field if error.field in form.fields else None
     form.add_error(name, error.message)
+
+
+class TransferCreateForm(forms.Form):
+    """A transfer document with one waste line and one carrier leg (the API takes more)."""
+
+    generator = forms.ChoiceField(label=_("产生单位"))
+    receiver = forms.CharField(label=_("接收单位统一社会信用代码"), max_length=18)
+    purpose = forms.ChoiceField(label=_("去向用途"), choices=Purpose.choices)
+    planned_route = forms.ChoiceField(
+        label=_("拟利用方式"), choices=_blank(UtilizationRoute.choices), required=False
+    )
+    planned_disposal_method = forms.ChoiceField(
+        label=_("拟处置方式"), choices=_blank(DisposalMethod.choices), required=False
+    )
+    carrier = forms.CharField(label=_("运输单位统一社会信用代码"), max_length=18)
+    mode = forms.ChoiceField(label=_("运输方式"), choices=TransportMode.choices)
+    vehicle = forms.CharField(label=_("车牌/车次"), max_length=32, required=False)
+    waste_code = forms.CharField(label=_("废物代码"), max_length=8)
+    source_site = forms.CharField(label=_("来源设施编码"), max_length=32)
+    declared = forms.DecimalField(
+        label=_("申报量（吨）"), max_digits=16, decimal_places=3, min_value=Decimal("0.001")
+    )
+    note = forms.CharField(label=_("备注"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, generators: list[Enterprise], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.generators = {e.credit_code: e for e in generators}
+        self.fields["generator"].choices = [  # type: ignore[attr-defined]
+            (e.credit_code, e.name) for e in generators
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Codes to registry rows (shape); the transfer service checks roles and rules.
+        lookups: dict[str, Any] = {
+            "receiver": registry_selectors.enterprise_by_credit_code(data.get("receiver", "")),
+            "carrier": registry_selectors.enterprise_by_credit_code(data.get("carrier", "")),
+            "waste_code": registry_selectors.waste_category_get(code=data.get("waste_code", "")),
+        }
+        generator = self.generators.get(data.get("generator", ""))
+        lookups["source_site"] = (
+            registry_selectors.site_by_code(enterprise=generator, code=data.get("source_site", ""))
+            if generator is not None
+            else None
+        )
+        for name, found in lookups.items():
+            if name in data and found is None:
+                self.add_error(name, _("未找到 / not found"))
+        data["_resolved"] = {**lookups, "generator": generator}
+        return data
+
+    def resolved(self) -> dict[str, Any]:
+        """Keyword arguments for ``transfer_create``."""
+        data = self.cleaned_data
+        found = data["_resolved"]
+        return {
+            "generator": found["generator"],
+            "receiver": found["receiver"],
+            "purpose": data["purpose"],
+            "planned_route": data["planned_route"],
+            "planned_disposal_method": data["planned_disposal_method"],
+            "legs": [
+                LegDraft(carrier=found["carrier"], mode=data["mode"], vehicle=data["vehicle"])
+            ],
+            "lines": [
+                LineDraft(
+                    waste=found["waste_code"],
+                    source_site=found["source_site"],
+                    declared=data["declared"],
+                )
+            ],
+            "note": data["note"],
+        }

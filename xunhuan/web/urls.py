@@ -1,12 +1,14 @@
 from django.urls import path
 
-from xunhuan.web import dashboard_views, import_views, ledger_views, views
+from xunhuan.web import dashboard_views, import_views, ledger_views, transfer_views, views
 
 app_name = "web"
 E = "enterprises/<str:credit_code>/"
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("transfers/", transfer_views.transfers_page, name="transfers"),
+    path("transfers/<str:number>/", transfer_views.transfer_detail, name="transfer"),
     path(E, views.enterprise_detail, name="enterprise"),
     path(E + "chain/", ledger_views.chain_badge, name="chain_badge"),
     path(E + "ledger/", ledger_views.ledger_history, name="ledger"),
