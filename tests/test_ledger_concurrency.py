@@ -26,7 +26,8 @@ from tests.ledger_tamper import truncate_guard
 from xunhuan.core.errors import DomainError, InsufficientStock
 from xunhuan.ledger.bulk import ledger_entries_ingest
 from xunhuan.ledger.chain import chain_verify
-from xunhuan.ledger.models import ChainHead, LedgerEntry, StockBalance
+from xunhuan.ledger.imports import ImportResult, ledger_import_csv
+from xunhuan.ledger.models import ChainHead, ImportBatch, LedgerEntry, StockBalance
 from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.ledger.verify import ledger_verify_all
 from xunhuan.registry.models import Enterprise, Region, Site
@@ -233,3 +234,47 @@ def test_two_free_running_writers_keep_chain_and_stock_right() -> None:
     assert not StockBalance.objects.filter(site=yard).exists()
     # 1 initial generation + 2 x 10 generations + the one withdrawal that went through.
     assert_ledger_consistent(plant, entries=22)
+
+
+def test_the_same_file_imported_twice_at_once_is_imported_once() -> None:
+    """The second import passes the "already imported?" check while the first is still
+    uncommitted, then waits on the unique (enterprise, sha256) index; when the first
+    commits it reports the file as already imported instead of crashing."""
+    plant, _boiler, _yard = setup_plant()
+    content = (
+        "日期,类型,设施编码,废物代码,数量（吨）\n"
+        "2025-03-01,generated,BOILER1,SW02,1.500\n"
+        "2025-03-02,generated,BOILER1,SW03,2\n"
+    ).encode()
+    holding, release = threading.Event(), threading.Event()
+    results: dict[str, ImportResult] = {}
+
+    def first() -> None:
+        with transaction.atomic():
+            results["first"] = ledger_import_csv(
+                enterprise=plant, content=content, filename="a.csv"
+            )
+            holding.set()
+            assert release.wait(WAIT)
+
+    def second() -> None:
+        results["second"] = ledger_import_csv(enterprise=plant, content=content, filename="b.csv")
+
+    a, b = Writer(first), Writer(second)
+    a.start()
+    try:
+        assert holding.wait(WAIT)
+        b.start()
+        while lock_waiters() == 0 and b.is_alive():
+            time.sleep(0.01)
+        blocked = b.is_alive()
+    finally:
+        release.set()
+        finish(*(w for w in (a, b) if w.ident is not None))
+
+    assert blocked, "the second import should have waited on the first's uncommitted file"
+    assert (results["first"].created, results["first"].already_imported) == (2, False)
+    assert (results["second"].created, results["second"].already_imported) == (0, True)
+    assert results["second"].errors == []
+    assert ImportBatch.objects.get().filename == "a.csv"
+    assert_ledger_consistent(plant, entries=3)

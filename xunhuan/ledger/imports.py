@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from xunhuan.core.errors import DomainError
 from xunhuan.core.units import QuantityError, to_tonnes
@@ -244,13 +244,21 @@ def ledger_import_csv(
     # A dry run goes all the way through ingest (stock is only known under the chain
     # lock) and then rolls back, so it finds every error a real import would.
     with transaction.atomic():
-        batch = ImportBatch.objects.create(
-            enterprise=enterprise,
-            sha256=digest,
-            filename=filename[:255],
-            row_count=len(drafts),
-            created_by_id=recorded_by.pk if recorded_by is not None else None,
-        )
+        try:
+            # A savepoint, so losing the race to import the same file leaves the outer
+            # transaction usable (PostgreSQL makes the loser wait for the winner's commit).
+            with transaction.atomic():
+                batch = ImportBatch.objects.create(
+                    enterprise=enterprise,
+                    sha256=digest,
+                    filename=filename[:255],
+                    row_count=len(drafts),
+                    created_by_id=recorded_by.pk if recorded_by is not None else None,
+                )
+        except IntegrityError:
+            result.already_imported = True
+            result.batch = ImportBatch.objects.filter(enterprise=enterprise, sha256=digest).first()
+            return result
         try:
             result.created = ledger_entries_ingest(
                 enterprise=enterprise,
