@@ -203,3 +203,42 @@ def test_workspace_fits_a_tablet_and_switches_to_english(
     page.wait_for_selector("html[lang=en]")
     assert "Ledger entries" in page.inner_text("nav.tabs")
     shot(page, "12-ledger-english")
+
+
+def test_a_transfer_goes_generator_carrier_receiver_in_three_browsers(
+    browser: Any, live_server: LiveServer, seeded: Seeded
+) -> None:
+    generator = login(browser, live_server, "owner")
+    generator.goto(f"{live_server.url}/transfers/")
+    generator.fill("input[name=receiver]", seeded.code("receiver"))
+    generator.select_option("select[name=purpose]", "utilization")
+    generator.select_option("select[name=planned_route]", "cement")
+    generator.fill("input[name=carrier]", seeded.code("carrier"))
+    generator.fill("input[name=vehicle]", "蒙K12345")
+    generator.fill("input[name=waste_code]", "SW02")
+    generator.fill("input[name=source_site]", "YARD1")
+    generator.fill("input[name=declared]", "10")
+    generator.click("#create-transfer")
+    generator.wait_for_selector("#do-issue")
+    generator.click("#do-issue")
+    generator.wait_for_selector("#transfer-status.issued")
+    shot(generator, "13-transfer-issued")
+    url = generator.url
+
+    carrier = login(browser, live_server, "driver")
+    carrier.goto(url)
+    carrier.click("#do-collect")
+    carrier.wait_for_selector("#transfer-status.in_transit")
+    shot(carrier, "14-transfer-collected")
+
+    receiver = login(browser, live_server, "receiver")
+    receiver.goto(url)
+    receiver.fill("input[name=weighed_1]", "10")
+    receiver.fill("input[name=accepted_1]", "10")
+    receiver.click("#do-receive")
+    receiver.wait_for_selector("#transfer-status.received")
+    shot(receiver, "15-transfer-received")
+    assert "接收单位签收" in receiver.inner_text("#signatures")
+    assert (
+        LedgerEntry.objects.filter(enterprise=seeded.world.receiver, kind="received").count() == 2
+    )
