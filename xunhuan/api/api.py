@@ -28,6 +28,7 @@ from xunhuan.accounts.selectors import (
 )
 from xunhuan.api import schemas
 from xunhuan.api.drafts import draft_from_input
+from xunhuan.api.transfers import ApiTokenAuth
 from xunhuan.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from xunhuan.ledger import selectors as ledger_selectors
 from xunhuan.ledger.chain import chain_verify
@@ -54,7 +55,8 @@ api = NinjaAPI(
     title="循环 Xunhuan API",
     version="1",
     description="工业固废台账与利用平台 / industrial solid-waste ledger platform",
-    auth=django_auth,
+    # A session (browser, docs) or a personal API token (scripts, other systems).
+    auth=[django_auth, ApiTokenAuth()],
     urls_namespace="api",
     parser=JSONBodyParser(),
 )
@@ -326,4 +328,5 @@ def chain_status(request: HttpRequest, credit_code: str) -> schemas.ChainOut:
 api.add_router("/", registry)
 api.add_router("/ledger", ledger)
 api.add_router("/statistics", "xunhuan.api.statistics.router")
+api.add_router("/transfers", "xunhuan.api.transfers.router")
 api.add_router("/compliance", "xunhuan.api.compliance.router")
