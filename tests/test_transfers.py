@@ -20,21 +20,23 @@ from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.registry.models import WasteCategory
 from xunhuan.transfers import selectors
 from xunhuan.transfers.models import Discrepancy, Transfer, TransferSignature
+from xunhuan.transfers.revisions import (
+    RevisionChanges,
+    transfer_discrepancy_settle,
+    transfer_revision_approve,
+    transfer_revision_request,
+)
 from xunhuan.transfers.services import (
     CompletionLine,
     LegDraft,
     LineDraft,
     ReceiptLine,
-    RevisionChanges,
     transfer_cancel,
     transfer_collect,
     transfer_complete,
     transfer_create,
-    transfer_discrepancy_settle,
     transfer_issue,
     transfer_receive,
-    transfer_revision_approve,
-    transfer_revision_request,
 )
 
 T = Decimal

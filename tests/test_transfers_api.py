@@ -32,13 +32,15 @@ from xunhuan.audit.models import AuditEvent
 from xunhuan.ledger.models import LedgerEntry, StockBalance
 from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.transfers.models import Transfer, TransferRevision, TransferSignature
+from xunhuan.transfers.revisions import (
+    RevisionChanges,
+    transfer_revision_request,
+)
 from xunhuan.transfers.services import (
     ReceiptLine,
-    RevisionChanges,
     transfer_collect,
     transfer_issue,
     transfer_receive,
-    transfer_revision_request,
 )
 
 if TYPE_CHECKING:

@@ -32,18 +32,20 @@ from xunhuan.core.errors import DomainError
 from xunhuan.core.units import kg_to_tonnes
 from xunhuan.ledger.models import LedgerEntry
 from xunhuan.transfers.models import Transfer, TransferLedgerLink, TransferSignature
+from xunhuan.transfers.revisions import (
+    RevisionChanges,
+    transfer_discrepancy_settle,
+    transfer_revision_approve,
+    transfer_revision_request,
+)
 from xunhuan.transfers.selectors import transfer_signatures_verify
 from xunhuan.transfers.services import (
     ReceiptLine,
-    RevisionChanges,
     transfer_cancel,
     transfer_collect,
     transfer_complete,
-    transfer_discrepancy_settle,
     transfer_issue,
     transfer_receive,
-    transfer_revision_approve,
-    transfer_revision_request,
 )
 
 ZERO = Decimal("0.000")

@@ -26,7 +26,7 @@ from xunhuan.core.errors import NotFound, ValidationFailed
 from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.registry import selectors as registry_selectors
 from xunhuan.registry.models import Enterprise
-from xunhuan.transfers import selectors, services
+from xunhuan.transfers import revisions, selectors, services
 from xunhuan.transfers.models import Transfer, TransferLine
 from xunhuan.transfers.printing import transfer_pdf
 
@@ -386,7 +386,7 @@ def transfers_cancel(request: HttpRequest, number: str, body: ReasonIn) -> Trans
 
 @router.post("/{number}/settle", response=TransferOut)
 def transfers_settle(request: HttpRequest, number: str, body: NoteIn) -> Transfer:
-    transfer = services.transfer_discrepancy_settle(
+    transfer = revisions.transfer_discrepancy_settle(
         transfer=_document(request, number), user=_user(request), note=body.note
     )
     return _reloaded(request, transfer)
@@ -396,11 +396,11 @@ def transfers_settle(request: HttpRequest, number: str, body: NoteIn) -> Transfe
 def transfers_revise(
     request: HttpRequest, number: str, body: RevisionIn
 ) -> tuple[int, dict[str, Any]]:
-    revision = services.transfer_revision_request(
+    revision = revisions.transfer_revision_request(
         transfer=_document(request, number),
         user=_user(request),
         reason=body.reason,
-        changes=services.RevisionChanges(
+        changes=revisions.RevisionChanges(
             note=body.note,
             planned_route=body.planned_route,
             planned_disposal_method=body.planned_disposal_method,
@@ -412,7 +412,7 @@ def transfers_revise(
 
 @router.post("/{number}/revisions/{seq}/approve", response=RevisionCreatedOut)
 def transfers_revision_approve(request: HttpRequest, number: str, seq: int) -> dict[str, Any]:
-    revision = services.transfer_revision_approve(
+    revision = revisions.transfer_revision_approve(
         transfer=_document(request, number), user=_user(request), revision_seq=seq
     )
     return {"seq": revision.seq, "status": revision.status}

@@ -15,7 +15,7 @@ same enterprises in opposite directions cannot deadlock on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -44,14 +44,12 @@ from xunhuan.registry.models import Enterprise, Site, WasteCategory
 from xunhuan.transfers.models import (
     Discrepancy,
     ReceiptDecision,
-    RevisionStatus,
     Step,
     Transfer,
     TransferLedgerLink,
     TransferLeg,
     TransferLine,
     TransferNumberSequence,
-    TransferRevision,
     TransferSignature,
     TransferStatus,
     TransportMode,
@@ -114,21 +112,10 @@ class CompletionLine:
     disposal_method: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class RevisionChanges:
-    """What a revision may change. ``None`` leaves a field as it is; ``declared`` maps
-    line numbers to new declared tonnes (only before receipt)."""
-
-    note: str | None = None
-    planned_route: str | None = None
-    planned_disposal_method: str | None = None
-    declared: dict[int, Decimal] | None = None
-
-
 # --- helpers ------------------------------------------------------------------------
 
 
-def _tonnes(value: Decimal | str | int, field: str) -> Decimal:
+def parse_tonnes(value: Decimal | str | int, field: str) -> Decimal:
     try:
         return to_tonnes(value)
     except QuantityError as exc:
@@ -142,7 +129,7 @@ def _require_role(
         raise PermissionDenied(f"无权以{enterprise.name}的名义{what} / no right to sign this step")
 
 
-def _locked(transfer: Transfer) -> Transfer:
+def lock_document(transfer: Transfer) -> Transfer:
     return (
         Transfer.objects.select_for_update()
         .select_related("generator", "receiver")
@@ -150,13 +137,13 @@ def _locked(transfer: Transfer) -> Transfer:
     )
 
 
-def _lock_ledgers(*enterprises: Enterprise) -> None:
+def lock_ledgers(*enterprises: Enterprise) -> None:
     """Take the ledger chain locks up front in primary-key order (see module docstring)."""
     for enterprise in sorted({e.pk: e for e in enterprises}.values(), key=lambda e: e.pk):
         chain_lock(enterprise)
 
 
-def _status_error(transfer: Transfer, step: Step) -> Conflict:
+def status_error(transfer: Transfer, step: Step) -> Conflict:
     """Signing a step that is not the document's next one (again, or out of order)."""
     status = TransferStatus(transfer.status)
     return Conflict(
@@ -166,7 +153,7 @@ def _status_error(transfer: Transfer, step: Step) -> Conflict:
     )
 
 
-def _snapshot(transfer: Transfer) -> dict[str, Any]:
+def snapshot(transfer: Transfer) -> dict[str, Any]:
     """The document's current state for the audit trail (text values only)."""
     return {
         "number": transfer.number,
@@ -197,7 +184,7 @@ def _opt(value: Decimal | None) -> str | None:
     return None if value is None else format_tonnes(value)
 
 
-def _sign(
+def sign(
     transfer: Transfer,
     *,
     step: Step,
@@ -260,7 +247,7 @@ def _link(transfer: Transfer, line: TransferLine, entry: LedgerEntry, role: str)
     TransferLedgerLink.objects.create(transfer=transfer, line=line, entry=entry, role=role)
 
 
-def _audit(
+def audit_transfer(
     user: AbstractBaseUser,
     action: str,
     transfer: Transfer,
@@ -274,7 +261,7 @@ def _audit(
         object_id=transfer.number,
         enterprise=enterprise,
         before=before,
-        after=_snapshot(transfer),
+        after=snapshot(transfer),
     )
 
 
@@ -296,7 +283,7 @@ def _handed_over_draft(transfer: Transfer, line: TransferLine, quantity: Decimal
     )
 
 
-def _correct_handed(
+def correct_handed(
     transfer: Transfer,
     line: TransferLine,
     *,
@@ -323,7 +310,7 @@ def _correct_handed(
     line.save(update_fields=["handed_entry"])
 
 
-def _check_plan(purpose: str, route: str, method: str) -> None:
+def check_plan(purpose: str, route: str, method: str) -> None:
     if purpose == Purpose.UTILIZATION:
         if route not in UtilizationRoute.values:
             raise ValidationFailed(
@@ -391,7 +378,7 @@ def transfer_create(
     or disposal method. The document gets its number now; nothing is signed or written
     to a ledger until it is issued."""
     _require_role(user, generator, WRITERS, "开具联单")
-    _check_plan(purpose, planned_route, planned_disposal_method)
+    check_plan(purpose, planned_route, planned_disposal_method)
     if receiver.pk == generator.pk:
         raise ValidationFailed("接收单位不能是本单位 / receiver is the generator", field="receiver")
     if purpose == Purpose.UTILIZATION and not receiver.is_utilizer:
@@ -419,7 +406,7 @@ def transfer_create(
         raise ValidationFailed("至少须有一种废物 / at least one waste line", field="lines")
     checked = []
     for line in lines:
-        declared = _tonnes(line.declared, "declared")
+        declared = parse_tonnes(line.declared, "declared")
         if declared <= 0:
             raise ValidationFailed(
                 "申报量须大于0 / declared tonnes must be positive", field="declared"
@@ -458,7 +445,7 @@ def transfer_create(
                 source_site=line.source_site,
                 declared=declared,
             )
-        _audit(user, "transfer.create", transfer, generator, None)
+        audit_transfer(user, "transfer.create", transfer, generator, None)
     return transfer
 
 
@@ -470,12 +457,12 @@ def transfer_issue(
     the receipt deadline starts."""
     day = today or today_in_shanghai()
     with transaction.atomic():
-        transfer = _locked(transfer)
+        transfer = lock_document(transfer)
         if transfer.status != TransferStatus.DRAFT:
-            raise _status_error(transfer, Step.ISSUE)
+            raise status_error(transfer, Step.ISSUE)
         _require_role(user, transfer.generator, WRITERS, "开具联单")
-        before = _snapshot(transfer)
-        _lock_ledgers(transfer.generator)
+        before = snapshot(transfer)
+        lock_ledgers(transfer.generator)
         transfer.issued_on = day
         lines = list(transfer.lines.select_related("waste", "source_site").order_by("seq"))
         entries = ledger_entries_post(
@@ -491,7 +478,7 @@ def transfer_issue(
         transfer.status = TransferStatus.ISSUED
         transfer.receipt_due = day + dt.timedelta(days=receipt_days())
         transfer.save(update_fields=["status", "issued_on", "receipt_due"])
-        _sign(
+        sign(
             transfer,
             step=Step.ISSUE,
             step_key="issue",
@@ -504,7 +491,7 @@ def transfer_issue(
                 ),
             },
         )
-        _audit(user, "transfer.issue", transfer, transfer.generator, before)
+        audit_transfer(user, "transfer.issue", transfer, transfer.generator, before)
     return transfer
 
 
@@ -519,9 +506,9 @@ def transfer_collect(
     generator, or from the previous leg's carrier). A driver's seat may sign this."""
     day = today or today_in_shanghai()
     with transaction.atomic():
-        transfer = _locked(transfer)
+        transfer = lock_document(transfer)
         if transfer.status not in OPEN_BEFORE_RECEIPT:
-            raise _status_error(transfer, Step.COLLECT)
+            raise status_error(transfer, Step.COLLECT)
         legs = list(transfer.legs.select_related("carrier").order_by("seq"))
         pending = [leg for leg in legs if leg.collected_on is None]
         if not pending:
@@ -548,14 +535,14 @@ def transfer_collect(
                         field="step",
                     )
             raise PermissionDenied("无权签署此运输环节 / no right to sign this leg")
-        before = _snapshot(transfer)
+        before = snapshot(transfer)
         leg.collected_on = day
         if vehicle:
             leg.vehicle = vehicle[:32]
         leg.save(update_fields=["collected_on", "vehicle"])
         transfer.status = TransferStatus.IN_TRANSIT
         transfer.save(update_fields=["status"])
-        _sign(
+        sign(
             transfer,
             step=Step.COLLECT,
             step_key=f"collect:{leg.seq}",
@@ -568,7 +555,7 @@ def transfer_collect(
                 "collected_on": day.isoformat(),
             },
         )
-        _audit(user, "transfer.collect", transfer, leg.carrier, before)
+        audit_transfer(user, "transfer.collect", transfer, leg.carrier, before)
     return transfer
 
 
@@ -579,8 +566,8 @@ def _receipt_checks(
     for receipt in receipts:
         if receipt.seq in by_seq:
             raise ValidationFailed(f"第{receipt.seq}行重复 / line listed twice", field="lines")
-        weighed = _tonnes(receipt.weighed, "weighed")
-        accepted = _tonnes(receipt.accepted, "accepted")
+        weighed = parse_tonnes(receipt.weighed, "weighed")
+        accepted = parse_tonnes(receipt.accepted, "accepted")
         if weighed <= 0:
             raise ValidationFailed(
                 "过磅量须大于0 / weighed tonnes must be positive", field="weighed"
@@ -619,9 +606,9 @@ def transfer_receive(
     day = today or today_in_shanghai()
     reason = refusal_reason.strip()
     with transaction.atomic():
-        transfer = _locked(transfer)
+        transfer = lock_document(transfer)
         if transfer.status != TransferStatus.IN_TRANSIT:
-            raise _status_error(transfer, Step.RECEIVE)
+            raise status_error(transfer, Step.RECEIVE)
         if transfer.legs.filter(collected_on__isnull=True).exists():
             raise Conflict(
                 "尚有运输环节未签署接运 / a carrier has not collected its leg yet", field="step"
@@ -639,13 +626,13 @@ def transfer_receive(
         accepted_total = sum((a for _w, a in figures.values()), ZERO)
         if refused_total > 0 and not reason:
             raise ValidationFailed("拒收须说明原因 / refusal needs a reason", field="reason")
-        before = _snapshot(transfer)
-        _lock_ledgers(transfer.generator, transfer.receiver)
+        before = snapshot(transfer)
+        lock_ledgers(transfer.generator, transfer.receiver)
         tolerance = tolerance_percent()
         for line in lines_all:
             weighed, accepted = figures[line.seq]
             if weighed != line.declared:
-                _correct_handed(
+                correct_handed(
                     transfer,
                     line,
                     quantity=weighed,
@@ -735,7 +722,7 @@ def transfer_receive(
                 "completion_due",
             ]
         )
-        _sign(
+        sign(
             transfer,
             step=Step.RECEIVE,
             step_key="receive",
@@ -752,7 +739,7 @@ def transfer_receive(
                 ),
             },
         )
-        _audit(user, "transfer.receive", transfer, transfer.receiver, before)
+        audit_transfer(user, "transfer.receive", transfer, transfer.receiver, before)
     return transfer
 
 
@@ -768,9 +755,9 @@ def transfer_complete(
     receiving site. Lines not listed follow the document's plan."""
     day = today or today_in_shanghai()
     with transaction.atomic():
-        transfer = _locked(transfer)
+        transfer = lock_document(transfer)
         if transfer.status != TransferStatus.RECEIVED:
-            raise _status_error(transfer, Step.COMPLETE)
+            raise status_error(transfer, Step.COMPLETE)
         _require_role(user, transfer.receiver, WRITERS, "确认利用/处置")
         if transfer.decision == ReceiptDecision.REFUSED:
             raise Conflict(
@@ -787,7 +774,7 @@ def transfer_complete(
         unknown = set(chosen) - {line.seq for line in lines_all}
         if unknown:
             raise ValidationFailed(f"联单无第{min(unknown)}行 / no such line", field="lines")
-        before = _snapshot(transfer)
+        before = snapshot(transfer)
         drafts, kept = [], []
         for line in lines_all:
             if not line.accepted:
@@ -795,12 +782,12 @@ def transfer_complete(
             choice = chosen.get(line.seq, CompletionLine(line.seq))
             if transfer.purpose == Purpose.UTILIZATION:
                 route = choice.route or transfer.planned_route
-                _check_plan(transfer.purpose, route, choice.disposal_method)
+                check_plan(transfer.purpose, route, choice.disposal_method)
                 line.final_route = route
                 kind, method = EntryKind.SELF_UTILIZED.value, ""
             else:
                 method = choice.disposal_method or transfer.planned_disposal_method
-                _check_plan(transfer.purpose, choice.route, method)
+                check_plan(transfer.purpose, choice.route, method)
                 line.final_disposal_method = method
                 kind, route = EntryKind.SELF_DISPOSED.value, ""
             line.save(update_fields=["final_route", "final_disposal_method"])
@@ -819,7 +806,7 @@ def transfer_complete(
                 )
             )
             kept.append(line)
-        _lock_ledgers(transfer.receiver)
+        lock_ledgers(transfer.receiver)
         entries = ledger_entries_post(
             enterprise=transfer.receiver, drafts=drafts, recorded_by=user, today=day
         )
@@ -828,7 +815,7 @@ def transfer_complete(
         transfer.status = TransferStatus.COMPLETED
         transfer.completed_on = day
         transfer.save(update_fields=["status", "completed_on"])
-        _sign(
+        sign(
             transfer,
             step=Step.COMPLETE,
             step_key="complete",
@@ -843,7 +830,7 @@ def transfer_complete(
                 ),
             },
         )
-        _audit(user, "transfer.complete", transfer, transfer.receiver, before)
+        audit_transfer(user, "transfer.complete", transfer, transfer.receiver, before)
     return transfer
 
 
@@ -857,7 +844,7 @@ def transfer_cancel(
     if not reason:
         raise ValidationFailed("作废须说明原因 / cancellation needs a reason", field="reason")
     with transaction.atomic():
-        transfer = _locked(transfer)
+        transfer = lock_document(transfer)
         if transfer.status not in (TransferStatus.DRAFT, *OPEN_BEFORE_RECEIPT):
             raise Conflict(
                 f"联单{transfer.number}已签收或已作废，不能作废 / "
@@ -865,11 +852,11 @@ def transfer_cancel(
                 field="status",
             )
         _require_role(user, transfer.generator, WRITERS, "作废联单")
-        before = _snapshot(transfer)
+        before = snapshot(transfer)
         if transfer.status != TransferStatus.DRAFT:
-            _lock_ledgers(transfer.generator)
+            lock_ledgers(transfer.generator)
             for line in transfer.lines.select_related("handed_entry").order_by("seq"):
-                _correct_handed(
+                correct_handed(
                     transfer,
                     line,
                     quantity=None,
@@ -881,7 +868,7 @@ def transfer_cancel(
         transfer.status = TransferStatus.CANCELLED
         transfer.cancel_reason = reason[:500]
         transfer.save(update_fields=["status", "cancel_reason"])
-        _sign(
+        sign(
             transfer,
             step=Step.CANCEL,
             step_key="cancel",
@@ -889,272 +876,5 @@ def transfer_cancel(
             user=user,
             payload={"reason": reason, "cancelled_on": day.isoformat()},
         )
-        _audit(user, "transfer.cancel", transfer, transfer.generator, before)
+        audit_transfer(user, "transfer.cancel", transfer, transfer.generator, before)
     return transfer
-
-
-def _party_for(
-    user: AbstractBaseUser, parties: Iterable[Enterprise], signed_keys: set[str], prefix: str
-) -> Enterprise | None:
-    """The first party the user writes for that has not yet signed ``prefix:<code>``."""
-    for party in parties:
-        if roles_at(user, party) & WRITERS and f"{prefix}:{party.credit_code}" not in signed_keys:
-            return party
-    return None
-
-
-def transfer_discrepancy_settle(
-    *, transfer: Transfer, user: AbstractBaseUser, note: str, today: dt.date | None = None
-) -> Transfer:
-    """Generator or receiver signs its agreement to the weighed tonnes of the open
-    discrepancies, with an explanation. When both have signed they are settled."""
-    note = note.strip()
-    if not note:
-        raise ValidationFailed("须说明磅差原因 / explain the discrepancy", field="note")
-    day = today or today_in_shanghai()
-    with transaction.atomic():
-        transfer = _locked(transfer)
-        open_rows = list(
-            Discrepancy.objects.filter(line__transfer=transfer, settled_at__isnull=True)
-        )
-        if not open_rows:
-            raise Conflict("没有待确认的磅差 / no open discrepancy", field="discrepancy")
-        parties = [transfer.generator, transfer.receiver]
-        if not any(roles_at(user, p) & WRITERS for p in parties):
-            raise PermissionDenied("只有产生单位和接收单位可确认磅差 / only the two parties settle")
-        signed = set(
-            TransferSignature.objects.filter(transfer=transfer, step=Step.SETTLE).values_list(
-                "step_key", flat=True
-            )
-        )
-        party = _party_for(user, parties, signed, "settle")
-        if party is None:
-            raise Conflict("本单位已确认磅差 / already settled by this party", field="step")
-        before = _snapshot(transfer)
-        _sign(
-            transfer,
-            step=Step.SETTLE,
-            step_key=f"settle:{party.credit_code}",
-            enterprise=party,
-            user=user,
-            payload={"note": note, "settled_on": day.isoformat()},
-        )
-        signed.add(f"settle:{party.credit_code}")
-        if all(f"settle:{p.credit_code}" in signed for p in parties):
-            Discrepancy.objects.filter(pk__in=[d.pk for d in open_rows]).update(
-                settled_at=timezone.now()
-            )
-        _audit(user, "transfer.settle", transfer, party, before)
-    return transfer
-
-
-def _affected_parties(transfer: Transfer) -> list[Enterprise]:
-    """Generator, carriers that have signed, and the receiver: everyone whose signed
-    record (or whose coming receipt) a change touches."""
-    parties = [transfer.generator]
-    for leg in transfer.legs.select_related("carrier").order_by("seq"):
-        if leg.collected_on is not None and leg.carrier not in parties:
-            parties.append(leg.carrier)
-    if transfer.receiver not in parties:
-        parties.append(transfer.receiver)
-    return parties
-
-
-def _revision_values(transfer: Transfer, changes: RevisionChanges) -> tuple[dict[str, Any], ...]:
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    if changes.note is not None and changes.note != transfer.note:
-        before["note"], after["note"] = transfer.note, changes.note[:500]
-    route = transfer.planned_route if changes.planned_route is None else changes.planned_route
-    method = (
-        transfer.planned_disposal_method
-        if changes.planned_disposal_method is None
-        else changes.planned_disposal_method
-    )
-    if (route, method) != (transfer.planned_route, transfer.planned_disposal_method):
-        _check_plan(transfer.purpose, route, method)
-        before["planned_route"], after["planned_route"] = transfer.planned_route, route
-        before["planned_disposal_method"] = transfer.planned_disposal_method
-        after["planned_disposal_method"] = method
-    if changes.declared:
-        if transfer.status not in OPEN_BEFORE_RECEIPT:
-            raise Conflict(
-                "签收后不能更正申报量（过磅量为准）/ declared tonnes change only before receipt",
-                field="declared",
-            )
-        lines = {line.seq: line for line in transfer.lines.all()}
-        old, new = {}, {}
-        for seq, value in sorted(changes.declared.items()):
-            if seq not in lines:
-                raise ValidationFailed(f"联单无第{seq}行 / no such line", field="declared")
-            tonnes = _tonnes(value, "declared")
-            if tonnes <= 0:
-                raise ValidationFailed(
-                    "申报量须大于0 / declared must be positive", field="declared"
-                )
-            if tonnes != lines[seq].declared:
-                old[str(seq)] = format_tonnes(lines[seq].declared)
-                new[str(seq)] = format_tonnes(tonnes)
-        if new:
-            before["declared"], after["declared"] = old, new
-    if not after:
-        raise ValidationFailed("更正内容与现状相同 / the revision changes nothing", field="changes")
-    return before, after
-
-
-def transfer_revision_request(
-    *,
-    transfer: Transfer,
-    user: AbstractBaseUser,
-    reason: str,
-    changes: RevisionChanges,
-    today: dt.date | None = None,
-) -> TransferRevision:
-    """A party asks to change a signed document. The request records both versions;
-    it takes effect once every affected party has approved (the requester's own party
-    approves by asking)."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationFailed("更正须说明原因 / a revision needs a reason", field="reason")
-    day = today or today_in_shanghai()
-    with transaction.atomic():
-        transfer = _locked(transfer)
-        if transfer.status not in (*OPEN_BEFORE_RECEIPT, TransferStatus.RECEIVED):
-            raise _status_error(transfer, Step.REVISION_REQUEST)
-        parties = _affected_parties(transfer)
-        requester = next((p for p in parties if roles_at(user, p) & WRITERS), None)
-        if requester is None:
-            raise PermissionDenied("只有联单各方可申请更正 / only a party may request a revision")
-        if transfer.revisions.filter(status=RevisionStatus.PENDING).exists():
-            raise Conflict("已有待同意的更正申请 / a revision is already pending", field="step")
-        before, after = _revision_values(transfer, changes)
-        last = transfer.revisions.order_by("-seq").first()
-        revision = TransferRevision.objects.create(
-            transfer=transfer,
-            seq=(last.seq + 1) if last else 1,
-            requested_by_id=user.pk,
-            requesting_enterprise=requester,
-            reason=reason[:500],
-            before=before,
-            after=after,
-            approvers=[p.credit_code for p in parties],
-            status=RevisionStatus.PENDING,
-        )
-        _sign(
-            transfer,
-            step=Step.REVISION_REQUEST,
-            step_key=f"revision:{revision.seq}:{requester.credit_code}",
-            enterprise=requester,
-            user=user,
-            payload={"reason": reason, "after": canonical_text(after), "on": day.isoformat()},
-        )
-        audit_record(
-            actor=user,
-            action="transfer.revision_request",
-            object_type="transfer",
-            object_id=transfer.number,
-            enterprise=requester,
-            before=before,
-            after=after,
-        )
-        _apply_if_approved(transfer, revision, user, day)
-    return revision
-
-
-def canonical_text(values: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def transfer_revision_approve(
-    *,
-    transfer: Transfer,
-    user: AbstractBaseUser,
-    revision_seq: int,
-    today: dt.date | None = None,
-) -> TransferRevision:
-    """An affected party approves a pending revision; the last approval applies it."""
-    day = today or today_in_shanghai()
-    with transaction.atomic():
-        transfer = _locked(transfer)
-        revision = transfer.revisions.filter(seq=revision_seq).first()
-        if revision is None:
-            raise ValidationFailed("更正申请不存在 / no such revision", field="revision")
-        if revision.status != RevisionStatus.PENDING:
-            raise Conflict("该更正已生效 / the revision is already applied", field="step")
-        approvers = list(Enterprise.objects.filter(credit_code__in=revision.approvers))
-        if not any(roles_at(user, p) & WRITERS for p in approvers):
-            raise PermissionDenied("只有受影响的各方可同意更正 / only an affected party approves")
-        signed = set(
-            TransferSignature.objects.filter(
-                transfer=transfer, step_key__startswith=f"revision:{revision.seq}:"
-            ).values_list("step_key", flat=True)
-        )
-        party = _party_for(user, approvers, signed, f"revision:{revision.seq}")
-        if party is None:
-            raise Conflict("本单位已同意该更正 / already approved by this party", field="step")
-        _sign(
-            transfer,
-            step=Step.REVISION_APPROVE,
-            step_key=f"revision:{revision.seq}:{party.credit_code}",
-            enterprise=party,
-            user=user,
-            payload={"revision": str(revision.seq), "on": day.isoformat()},
-        )
-        audit_record(
-            actor=user,
-            action="transfer.revision_approve",
-            object_type="transfer",
-            object_id=transfer.number,
-            enterprise=party,
-            before={"revision": revision.seq, "status": revision.status},
-            after={"revision": revision.seq, "approved_by": party.credit_code},
-        )
-        _apply_if_approved(transfer, revision, user, day)
-    return revision
-
-
-def _apply_if_approved(
-    transfer: Transfer, revision: TransferRevision, user: AbstractBaseUser, day: dt.date
-) -> None:
-    signed = set(
-        TransferSignature.objects.filter(
-            transfer=transfer, step_key__startswith=f"revision:{revision.seq}:"
-        ).values_list("step_key", flat=True)
-    )
-    if not all(f"revision:{revision.seq}:{code}" in signed for code in revision.approvers):
-        return
-    before = _snapshot(transfer)
-    after: dict[str, Any] = revision.after
-    if "note" in after:
-        transfer.note = after["note"]
-    if "planned_route" in after:
-        transfer.planned_route = after["planned_route"]
-        transfer.planned_disposal_method = after["planned_disposal_method"]
-    transfer.save(update_fields=["note", "planned_route", "planned_disposal_method"])
-    declared: dict[str, str] = after.get("declared", {})
-    if declared:
-        if transfer.status not in OPEN_BEFORE_RECEIPT:
-            raise Conflict(
-                "签收后不能更正申报量 / declared tonnes change only before receipt",
-                field="declared",
-            )
-        _lock_ledgers(transfer.generator)
-        lines = transfer.lines.select_related("waste", "source_site", "handed_entry")
-        for line in lines.filter(seq__in=[int(s) for s in declared]).order_by("seq"):
-            line.declared = Decimal(declared[str(line.seq)])
-            line.save(update_fields=["declared"])
-            _correct_handed(
-                transfer,
-                line,
-                quantity=line.declared,
-                reason=f"联单{transfer.number}更正申报量：{revision.reason} / revision",
-                role=LinkRole.REVISED,
-                user=user,
-                today=day,
-            )
-    revision.status = RevisionStatus.APPLIED
-    revision.applied_at = timezone.now()
-    revision.save(update_fields=["status", "applied_at"])
-    _audit(user, "transfer.revision_apply", transfer, revision.requesting_enterprise, before)
