@@ -277,3 +277,17 @@ def test_hand_over_with_labels_is_booked_with_the_ledger_values(world: World) ->
         world.receiver.pk,
         Decimal("12.500"),
     )
+
+
+def test_old_upload_sessions_are_purged_on_the_next_upload(world: World, good: bytes) -> None:
+    from django.utils import timezone
+
+    from xunhuan.imports.services import KEEP_SESSIONS
+
+    old = check(world, good)
+    kept = check(world, good)
+    ImportSession.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - KEEP_SESSIONS - dt.timedelta(days=1)
+    )
+    newest = import_session_create(enterprise=world.plant, filename="n.xlsx", content=good)
+    assert set(ImportSession.objects.values_list("pk", flat=True)) == {kept.pk, newest.pk}

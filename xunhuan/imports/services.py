@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from xunhuan.core.errors import Conflict, DomainError, ValidationFailed
 from xunhuan.imports.models import ImportSession, SessionStatus
@@ -41,6 +42,9 @@ INLINE_MAX_BYTES = 200_000
 MAX_UPLOAD_BYTES = 50_000_000
 # Errors kept on the session for the page; the count says how many there were.
 MAX_ERRORS = 500
+# Uploads older than this are deleted when the enterprise uploads again, so the session
+# table stays bounded (what was booked lives on in the ledger and its ImportBatch).
+KEEP_SESSIONS = dt.timedelta(days=90)
 SHEET_ORDER = {sheet.name: index for index, sheet in enumerate(SHEETS)}
 # The CSV import names a column by its Chinese header, or "中文/english": back to the field.
 FIELD_BY_LABEL = {
@@ -185,7 +189,10 @@ def import_session_create(
     content: bytes,
     created_by: AbstractBaseUser | None = None,
 ) -> ImportSession:
-    """Keep an uploaded workbook for checking. Nothing is read or booked yet."""
+    """Keep an uploaded workbook for checking. Nothing is read or booked yet.
+
+    The enterprise's sessions older than ``KEEP_SESSIONS`` are deleted first."""
+    import_sessions_purge(enterprise=enterprise)
     if not content:
         raise ValidationFailed("文件为空 / the file is empty", field="file")
     if len(content) > MAX_UPLOAD_BYTES:
@@ -199,6 +206,13 @@ def import_session_create(
         size=len(content),
         created_by_id=created_by.pk if created_by is not None else None,
     )
+
+
+def import_sessions_purge(*, enterprise: Enterprise, now: dt.datetime | None = None) -> int:
+    """Delete the enterprise's upload sessions older than ``KEEP_SESSIONS``; return how many."""
+    cutoff = (now or timezone.now()) - KEEP_SESSIONS
+    deleted, _ = ImportSession.objects.filter(enterprise=enterprise, created_at__lt=cutoff).delete()
+    return deleted
 
 
 def _store_errors(session: ImportSession, errors: list[CellError]) -> None:
