@@ -27,6 +27,7 @@ from xunhuan.core.exchange.solvers import (
     NO_SUPPLY,
     UNREACHABLE,
     Horizon,
+    horizon_network_solve,
     horizon_solve,
     lp_solve,
     network_solve,
@@ -292,3 +293,35 @@ def test_both_solvers_agree_on_random_instances(seed: int) -> None:
     np.testing.assert_array_less(
         np.bincount(network.arcs.receiver, flow.flow_kg, n_receivers), network.capacity_kg + 1
     )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_horizon_lp_agrees_with_the_time_expanded_network(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n_lots, n_receivers, periods = 25, 6, 12
+    lot, receiver = np.meshgrid(np.arange(n_lots), np.arange(n_receivers), indexing="ij")
+    keep = rng.random(lot.size) < 0.4
+    n = int(keep.sum())
+    network = Network(
+        lot_kg=np.zeros(n_lots, dtype=np.int64),
+        capacity_kg=np.zeros(n_receivers, dtype=np.int64),
+        arcs=Arcs(
+            lot=lot.ravel()[keep].astype(np.int32),
+            receiver=receiver.ravel()[keep].astype(np.int32),
+            mode=np.zeros(n, dtype=np.int8),
+            km=np.zeros(n),
+            rail_km=np.zeros(n),
+            cost_fen_per_t=rng.integers(500, 20_000, n).astype(np.int64),
+        ),
+    )
+    horizon = Horizon(
+        generation_kg=rng.integers(0, 5_000_000, (n_lots, periods)).astype(np.int64),
+        opening_stock_kg=rng.integers(0, 10_000_000, n_lots).astype(np.int64),
+        yard_capacity_kg=rng.uniform(0, 8_000_000, n_lots),
+        capacity_kg=rng.integers(0, 20_000_000, (n_receivers, periods)).astype(np.int64),
+    )
+    lp = horizon_solve(network, horizon, storage_yuan_per_t=0.5)
+    flow = horizon_network_solve(network, horizon, storage_fen_per_t=50)
+    assert flow.utilized_kg > 0
+    assert lp.lp_utilized_t == pytest.approx(flow.utilized_kg / 1000, rel=1e-9)
+    assert lp.lp_cost_yuan == pytest.approx(flow.lp_cost_yuan, rel=1e-6)

@@ -42,6 +42,7 @@ finally:
 # objective is exact in int64 as long as total flow x largest cost stays below
 # this bound; larger instances are solved in coarser quanta (see _quantum).
 _INT64_HEADROOM = 2**61
+_LOG = bool(os.environ.get("XUNHUAN_HIGHS_LOG"))
 # Fen per tonne x kg = 1e-5 yuan.
 _COST_UNITS_PER_YUAN = Decimal(100 * 1000)
 
@@ -190,12 +191,22 @@ def _highs_lexicographic(
     matrix: _Sparse,
     utilized_cols: I64,
     cost: F64,
+    interior: bool = False,
+    known_utilized: float | None = None,
 ) -> tuple[F64, float, float]:
     """Maximize the sum over ``utilized_cols``, then minimize ``cost`` at that level.
 
+    ``interior`` selects HiGHS's interior-point solver without crossover: on the
+    12-month model (hundreds of thousands of columns, highly degenerate) dual
+    simplex needs minutes where IPX needs seconds; flows are then rounded to kg.
+    ``known_utilized`` (tonnes) skips the first stage when the maximum is already
+    known exactly (from the network solver).
     Returns the column values and the two objective values."""
     highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("output_flag", _LOG)
+    if interior:
+        highs.setOptionValue("solver", "ipm")
+        highs.setOptionValue("run_crossover", "off")
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
     lp.num_row_ = int(row_lower.shape[0])
@@ -211,9 +222,14 @@ def _highs_lexicographic(
     lp.a_matrix_.start_ = start
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = value
+    if known_utilized is not None:
+        lp.col_cost_ = np.zeros(n_cols)
     highs.passModel(lp)
-    _run(highs)
-    utilized = -float(highs.getInfo().objective_function_value)
+    if known_utilized is None:
+        _run(highs)
+        utilized = -float(highs.getInfo().objective_function_value)
+    else:
+        utilized = known_utilized
     if utilized <= 0:
         return np.zeros(n_cols), 0.0, 0.0
     # Keep the utilized total (a hair of tolerance for the simplex's own), then price.
@@ -352,6 +368,13 @@ def horizon_solve(
     matrix = _Sparse()
     matrix.add(lot_row, x_cols, 1.0)
     matrix.add(receiver_base + t_of_x * n_receivers + arcs.receiver[a_of_x], x_cols, 1.0)
+    # received[j,t] (last columns): each receiver row is sum(x into j) - received = 0
+    # with received <= capacity. The utilized total is then a row over R*T columns
+    # instead of over every arc-month, which keeps the interior-point normal
+    # equations sparse in the second stage.
+    n_u = n_receivers * periods
+    u_cols = n_cols + np.arange(n_u, dtype=np.int64)
+    matrix.add(receiver_base + np.arange(n_u, dtype=np.int64), u_cols, -1.0)
     # stock s[i,t] (columns n_x + t*n_lots + i) leaves row (i,t) and re-enters (i,t+1).
     s_t = np.repeat(np.arange(periods, dtype=np.int64), n_lots)
     s_i = np.tile(np.arange(n_lots, dtype=np.int64), periods)
@@ -364,11 +387,12 @@ def horizon_solve(
     balance[:n_lots] += horizon.opening_stock_kg / 1000.0
     row_lower = [balance]
     row_upper = [balance]
-    row_lower.append(np.full(n_receivers * periods, -highspy.kHighsInf))
-    row_upper.append((horizon.capacity_kg.T.astype(np.float64) / 1000.0).ravel())
+    row_lower.append(np.zeros(n_u))
+    row_upper.append(np.zeros(n_u))
     next_row = n_lots * periods + n_receivers * periods
-    col_upper = np.full(n_cols, highspy.kHighsInf)
+    col_upper = np.full(n_cols + n_u, highspy.kHighsInf)
     col_upper[n_x : n_x + n_s] = np.tile(horizon.yard_capacity_kg / 1000.0, periods)
+    col_upper[n_cols:] = (horizon.capacity_kg.T.astype(np.float64) / 1000.0).ravel()
     for _receiver, into, coefficient, side in _blend_coefficients(
         network, np.arange(n_arcs, dtype=np.int64)
     ):
@@ -379,22 +403,31 @@ def horizon_solve(
             row_lower.append(np.array([0.0 if side == "min" else -highspy.kHighsInf]))
             row_upper.append(np.array([highspy.kHighsInf if side == "min" else 0.0]))
             next_row += 1
-    cost = np.zeros(n_cols)
+    # Without blending the first stage is a pure max flow: take it exactly from the
+    # time-expanded network instead of a second interior-point solve.
+    known = (
+        None
+        if network.blend_limits
+        else horizon_network_solve(network, horizon, storage_fen_per_t=0).utilized_kg / 1000
+    )
+    cost = np.zeros(n_cols + n_u)
     cost[:n_x] = np.tile(arcs.cost_fen_per_t / 100.0, periods)
     cost[n_x : n_x + n_s] = storage_yuan_per_t
     values, utilized_t, cost_yuan = _highs_lexicographic(
-        n_cols=n_cols,
+        n_cols=n_cols + n_u,
         col_upper=col_upper,
         row_lower=np.concatenate(row_lower),
         row_upper=np.concatenate(row_upper),
         matrix=matrix,
-        utilized_cols=x_cols,
+        utilized_cols=u_cols,
         cost=cost,
+        interior=True,
+        known_utilized=known,
     )
     kg = np.rint(values * 1000).astype(np.int64)
     flow = kg[:n_x].reshape(periods, n_arcs)
     stock = kg[n_x : n_x + n_s].reshape(periods, n_lots).T
-    unutilized = kg[n_x + n_s :].reshape(periods, n_lots).T
+    unutilized = kg[n_x + n_s : n_cols].reshape(periods, n_lots).T
     transport_units = int(np.dot(flow.sum(axis=0), arcs.cost_fen_per_t))
     storage_yuan = Decimal(repr(storage_yuan_per_t)) * Decimal(int(stock.sum())) / 1000
     return HorizonSolution(
@@ -408,4 +441,75 @@ def horizon_solve(
         storage_cost_yuan=storage_yuan.quantize(Decimal("0.01")),
         lp_utilized_t=utilized_t,
         lp_cost_yuan=cost_yuan,
+    )
+
+
+def horizon_network_solve(
+    network: Network, horizon: Horizon, *, storage_fen_per_t: int
+) -> HorizonSolution:
+    """The multi-period model without blending as a time-expanded min-cost flow.
+
+    Nodes are (lot, month) and (receiver, month); storage arcs join (lot, t) to
+    (lot, t+1) with the yard's capacity. Exact and fast; used to fix the first
+    stage of ``horizon_solve`` and by the tests as its independent check."""
+    if network.blend_limits:
+        raise ValueError("blending limits make this a general LP: use horizon_solve")
+    arcs = network.arcs
+    n_arcs, n_lots = len(arcs), int(horizon.generation_kg.shape[0])
+    n_receivers, periods = int(horizon.capacity_kg.shape[0]), horizon.periods
+    supply = horizon.generation_kg.T.copy()  # [T, lots]
+    supply[0] += horizon.opening_stock_kg
+    capacity = horizon.capacity_kg.T  # [T, receivers]
+    total = max(int(supply.sum()), int(capacity.sum()))
+    max_cost = max(int(arcs.cost_fen_per_t.max(initial=0)), storage_fen_per_t)
+    quantum = _quantum(total, max_cost * periods)
+    t_of_x = np.repeat(np.arange(periods, dtype=np.int64), n_arcs)
+    a_of_x = np.tile(np.arange(n_arcs, dtype=np.int64), periods)
+    lot_node = t_of_x * n_lots + arcs.lot[a_of_x]
+    receiver_node = n_lots * periods + t_of_x * n_receivers + arcs.receiver[a_of_x]
+    s_t = np.repeat(np.arange(periods - 1, dtype=np.int64), n_lots)
+    s_i = np.tile(np.arange(n_lots, dtype=np.int64), periods - 1)
+    yard = np.minimum(horizon.yard_capacity_kg, float(total)).astype(np.int64) // quantum
+    big = total // quantum + 1
+    tails = np.concatenate([lot_node, s_t * n_lots + s_i])
+    heads = np.concatenate([receiver_node, (s_t + 1) * n_lots + s_i])
+    caps = np.concatenate([np.full(lot_node.size, big), np.tile(yard, periods - 1)])
+    costs = np.concatenate(
+        [np.tile(arcs.cost_fen_per_t, periods), np.full(s_t.size, storage_fen_per_t)]
+    )
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    ids = smcf.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32), heads.astype(np.int32), caps, costs
+    )
+    n_nodes = (n_lots + n_receivers) * periods
+    smcf.set_nodes_supplies(
+        np.arange(n_nodes, dtype=np.int32),
+        np.concatenate([(supply // quantum).ravel(), -(capacity // quantum).ravel()]),
+    )
+    if n_nodes and tails.size:
+        status = smcf.solve_max_flow_with_min_cost()
+        if status != smcf.OPTIMAL:
+            raise RuntimeError(f"min-cost flow failed: {status}")
+        flows = smcf.flows(ids).astype(np.int64) * quantum
+    else:
+        flows = np.zeros(tails.size, dtype=np.int64)
+    flow = flows[: n_arcs * periods].reshape(periods, n_arcs)
+    stock = np.zeros((n_lots, periods), dtype=np.int64)
+    stock[:, : periods - 1] = flows[n_arcs * periods :].reshape(periods - 1, n_lots).T
+    shipped = np.zeros((periods, n_lots), dtype=np.int64)
+    for t in range(periods):
+        shipped[t] = np.bincount(arcs.lot, flow[t], n_lots)
+    carried_in = np.concatenate([np.zeros((1, n_lots), np.int64), stock[:, :-1].T])
+    unutilized = (supply + carried_in - shipped - stock.T).T
+    transport = int(np.dot(flow.sum(axis=0), arcs.cost_fen_per_t))
+    storage = int(stock.sum()) * storage_fen_per_t
+    return HorizonSolution(
+        flow_kg=flow,
+        stock_kg=stock,
+        unutilized_kg=unutilized,
+        utilized_kg=int(flow.sum()),
+        transport_cost_yuan=(Decimal(transport) / _COST_UNITS_PER_YUAN).quantize(Decimal("0.01")),
+        storage_cost_yuan=(Decimal(storage) / _COST_UNITS_PER_YUAN).quantize(Decimal("0.01")),
+        lp_utilized_t=float(flow.sum()) / 1000,
+        lp_cost_yuan=float(transport + storage) / 100_000,
     )
