@@ -80,7 +80,10 @@ def _csv(rows: list[dict[str, Any]], filename: str) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     region = _region(request)
     scope = stat_scope(request.user)
-    years = [int(r.keys["year"]) for r in stats_table(scope=scope, by=["year"], region=region)]
+    # Every month with data, once: the trend shows the last ones and the year picker
+    # offers their years (one grouped query instead of two).
+    all_months = stats_table(scope=scope, by=["month"], region=region)
+    years = sorted({int(str(r.keys["month"])[:4]) for r in all_months})
     try:
         year = int(request.GET.get("year") or (years[-1] if years else 0)) or None
     except ValueError:
@@ -102,7 +105,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         scope=scope, by=["enterprise"], region=region, year=year, park_id=park_id
     )
     enterprises.sort(key=lambda r: -r.values["generated"])
-    months = stats_table(scope=scope, by=["month"], region=region, park_id=park_id)[-MONTHS_SHOWN:]
+    months = (
+        stats_table(scope=scope, by=["month"], region=region, park_id=park_id)
+        if park is not None
+        else all_months
+    )[-MONTHS_SHOWN:]
     groups = stats_table(scope=scope, by=["group"], region=region, year=year, park_id=park_id)
     routes = stats_table(scope=scope, by=["route"], region=region, year=year, park_id=park_id)
     targets = targets_evaluate(scope=scope, region=region, year=year) if park is None else []

@@ -20,6 +20,7 @@ from xunhuan.accounts.selectors import enterprises_visible_to, enterprises_writa
 from xunhuan.core.errors import DomainError, NotFound, ValidationFailed
 from xunhuan.core.units import QuantityError, to_tonnes
 from xunhuan.registry import selectors as registry_selectors
+from xunhuan.transfers import revisions as transfer_revisions
 from xunhuan.transfers import services as transfer_services
 from xunhuan.transfers.models import Transfer, TransferStatus
 from xunhuan.transfers.selectors import (
@@ -157,7 +158,7 @@ def _step(request: HttpRequest, transfer: Transfer) -> Callable[[], object]:
     if action == "complete":
         return lambda: transfer_services.transfer_complete(transfer=transfer, user=user)  # type: ignore[arg-type]
     if action == "settle":
-        return lambda: transfer_services.transfer_discrepancy_settle(
+        return lambda: transfer_revisions.transfer_discrepancy_settle(
             transfer=transfer,
             user=user,  # type: ignore[arg-type]
             note=data.get("note", ""),
@@ -167,7 +168,7 @@ def _step(request: HttpRequest, transfer: Transfer) -> Callable[[], object]:
             seq = int(data.get("revision", ""))
         except ValueError as exc:
             raise ValidationFailed("更正申请不存在 / no such revision", field="revision") from exc
-        return lambda: transfer_services.transfer_revision_approve(
+        return lambda: transfer_revisions.transfer_revision_approve(
             transfer=transfer,
             user=user,  # type: ignore[arg-type]
             revision_seq=seq,
