@@ -179,3 +179,33 @@ def test_transfer_list_queries_do_not_grow(seeded: Seeded) -> None:
     with CaptureQueriesContext(connection) as many:
         client.get(LIST)
     assert len(many) == len(few)
+
+
+def test_a_weight_discrepancy_is_settled_by_both_parties_before_completion(
+    seeded: Seeded,
+) -> None:
+    transfer = create(seeded)
+    sign(seeded, "owner", transfer, action="issue")
+    sign(seeded, "driver", transfer, action="collect")
+    sign(
+        seeded,
+        "receiver",
+        transfer,
+        action="receive",
+        receiver_site="KILN1",
+        weighed_1="8.000",
+        accepted_1="8.000",
+    )
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.RECEIVED
+    # Completion waits for the discrepancy; both sides are offered to settle it.
+    assert buttons(seeded, "receiver", transfer) == set()
+    for persona in ("owner", "receiver"):
+        html = seeded.world.client(persona).get(f"/transfers/{transfer.number}/").content.decode()
+        assert 'id="do-settle"' in html
+    sign(seeded, "owner", transfer, action="settle", note="地磅校准差异")
+    sign(seeded, "receiver", transfer, action="settle", note="以接收方过磅为准")
+    assert buttons(seeded, "receiver", transfer) == {"complete"}
+    sign(seeded, "receiver", transfer, action="complete")
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.COMPLETED
