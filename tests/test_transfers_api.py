@@ -269,6 +269,9 @@ def check_detail(data: Any, d: Docs, persona: str) -> None:
 def check_pdf(response: Any, d: Docs, persona: str) -> None:
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
+    # Chinese text is set in the built-in CID font; the QR code is an embedded image.
+    assert b"/BaseFont /STSong-Light" in response.content
+    assert b"/Subtype /Image" in response.content
 
 
 def check_created(data: Any, d: Docs, persona: str) -> None:

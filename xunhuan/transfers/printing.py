@@ -11,6 +11,7 @@ import io
 from xml.sax.saxutils import escape
 
 import segno
+from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -107,7 +108,7 @@ def transfer_pdf(*, transfer: Transfer) -> bytes:
                 signature.get_step_display(),
                 signature.enterprise.name,
                 signature.signer_name,
-                f"{signature.signed_at:%Y-%m-%d %H:%M}",
+                f"{timezone.localtime(signature.signed_at):%Y-%m-%d %H:%M}",  # Asia/Shanghai
                 signature.hash[:16],
             ]
         )
