@@ -253,3 +253,20 @@ class ComplianceRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.as_of} {self.found} found"
+
+
+class PendingCheck(models.Model):
+    """An enterprise whose ledger changed since its last check: the incremental run's
+    work list, filled after each committed post and emptied by the run."""
+
+    enterprise = models.OneToOneField(
+        Enterprise, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("待复查单位")
+        verbose_name_plural = _("待复查单位")
+
+    def __str__(self) -> str:
+        return str(self.enterprise_id)

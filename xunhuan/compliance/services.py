@@ -4,7 +4,7 @@ rule settings (with their history), finding status changes and facility paramete
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from xunhuan.compliance.models import (
     Finding,
     FindingEvent,
     FindingStatus,
+    PendingCheck,
     RuleSetting,
     RuleSettingChange,
 )
@@ -105,13 +106,15 @@ def compliance_run(
     region_code: str | None = None,
     enterprise_ids: Iterable[int] | None = None,
     as_of: dt.date | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ComplianceRun:
     """Run rules over a scope and record what they find.
 
     A hit updates the finding with the same rule and subject (a resolved one is
     reopened, a waived one stays waived); an active finding in the scanned scope
     that no longer fires is resolved by the checks. ``enterprise_ids`` narrows the
-    run to those enterprises (the incremental run after new entries).
+    run to those enterprises (the incremental run after new entries); ``progress``
+    is told (rules done, rules in all, rule id) after each rule.
     """
     as_of = as_of or default_as_of()
     region = None
@@ -129,11 +132,16 @@ def compliance_run(
     run = ComplianceRun.objects.create(
         rule_ids=[r.rule_id for r in rules], region=region, as_of=as_of, started_at=now
     )
-    for rule in rules:
+    for done, rule in enumerate(rules, start=1):
         for group in setting_groups(rule):
             scoped = _in_scope(rule, base, group)
             hits = SCANNERS[rule.rule_id](Scope(rule, scoped, group.params, as_of))
             _record(run, rule, hits, scoped, now)
+        if progress is not None:
+            progress(done, len(rules), rule.rule_id)
+    if rule_ids is None:
+        # Every rule ran over these enterprises: nothing is pending for them any more.
+        PendingCheck.objects.filter(enterprise__in=base).delete()
     run.finished_at = timezone.now()
     run.save(update_fields=["finished_at", "found", "created", "updated", "resolved"])
     return run

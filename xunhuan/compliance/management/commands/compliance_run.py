@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from xunhuan.compliance.jobs import compliance_full_enqueue
 from xunhuan.compliance.services import compliance_run
 from xunhuan.core.errors import DomainError
 
@@ -22,8 +23,19 @@ class Command(BaseCommand):
             default=None,
             help="last day checked (YYYY-MM-DD)",
         )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="queue the full run as a background job (nightly) instead of running it now",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["queue"]:
+            if options["rules"] or options["as_of"]:
+                raise CommandError("--queue runs every rule up to last month; drop --rule/--as-of")
+            job = compliance_full_enqueue(region_code=options["region"])
+            self.stdout.write(f"已排队 / queued: job {job.public_id} ({job.status})")
+            return
         started = time.perf_counter()
         try:
             run = compliance_run(

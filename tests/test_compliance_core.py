@@ -1,0 +1,107 @@
+"""The Django-free parts: typed parameters, explanations and the checks on numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from xunhuan.core.compliance.checks import (
+    Limit,
+    limits_breached,
+    months_missing,
+    outside_band,
+    ratio_pct,
+    stock_older_than_window,
+    years_of,
+)
+from xunhuan.core.compliance.explain import explanation_render, template_fields
+from xunhuan.core.compliance.library import RULES, industry_in_scope, rule_get
+from xunhuan.core.compliance.params import ParamSpec, params_as_text, params_resolve
+from xunhuan.core.errors import ValidationFailed
+
+YEARS = ParamSpec("years", "decimal", Decimal("3"), "年限", "years", Decimal("0.5"), Decimal("20"))
+MONTHS = ParamSpec("months", "int", 12, "月数", "months", Decimal(1), Decimal(60))
+STRICT = ParamSpec("strict", "bool", False, "从严", "strict")
+
+
+def test_params_parse_to_their_types() -> None:
+    values = params_resolve(
+        (YEARS, MONTHS, STRICT), {"years": "2.5", "months": "6", "strict": "yes"}
+    )
+    assert values == {"years": Decimal("2.5"), "months": 6, "strict": True}
+    assert params_as_text(values) == {"months": "6", "strict": "true", "years": "2.5"}
+    assert params_resolve((YEARS,), {}) == {"years": Decimal("3")}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"years": "0.4"}, "params.years"),
+        ({"years": "21"}, "params.years"),
+        ({"years": 2.5}, "params.years"),
+        ({"years": "abc"}, "params.years"),
+        ({"years": "NaN"}, "params.years"),
+        ({"months": "6.5"}, "params.months"),
+        ({"strict": "maybe"}, "params.strict"),
+        ({"yeers": "3"}, "params"),
+    ],
+)
+def test_params_refuse_what_they_cannot_hold(overrides: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        params_resolve((YEARS, MONTHS, STRICT), overrides)
+    assert refused.value.field == field
+
+
+def test_explanations_fill_every_field_or_refuse() -> None:
+    text = explanation_render(
+        "现存{stock}吨，{rate}%，{n}笔",
+        {"stock": Decimal("1234.5"), "rate": Decimal("99.90"), "n": 12000},
+    )
+    assert text == "现存1,234.5吨，99.90%，12,000笔"
+    with pytest.raises(KeyError):
+        explanation_render("{missing}", {})
+
+
+def test_every_rule_is_well_formed() -> None:
+    assert len({rule.rule_id for rule in RULES}) == len(RULES) == 20
+    for rule in RULES:
+        # Both languages say the same things: English fields are the Chinese ones,
+        # with an ``_en`` twin where the value itself is words.
+        english = {name.removesuffix("_en") for name in template_fields(rule.template_en)}
+        assert english == template_fields(rule.template_zh), rule.rule_id
+        assert rule.source, rule.rule_id
+        assert rule.verification, rule.rule_id
+        for spec in rule.params:
+            assert spec.parse(str(spec.default)) == spec.default, (rule.rule_id, spec.name)
+    assert rule_get(" yard-3y ") is not None
+    assert rule_get("NOPE") is None
+    aluminium = rule_get("AL-GB21346")
+    assert aluminium is not None
+    assert industry_in_scope(aluminium, "3216")
+    assert not industry_in_scope(aluminium, "3211")
+
+
+def test_checks_on_numbers() -> None:
+    assert ratio_pct(Decimal("1"), Decimal("3")) == Decimal("33.33")
+    assert ratio_pct(Decimal("1"), Decimal("0")) is None
+    assert years_of(Decimal("350"), Decimal("100")) == Decimal("3.50")
+    assert years_of(Decimal("350"), Decimal("0")) is None
+    assert stock_older_than_window(Decimal("600"), Decimal("100")) == Decimal("500")
+    assert stock_older_than_window(Decimal("90"), Decimal("100")) == Decimal("0")
+    assert months_missing(
+        dt.date(2024, 11, 5), dt.date(2025, 2, 28), [dt.date(2024, 11, 30), dt.date(2025, 1, 2)]
+    ) == [
+        dt.date(2024, 12, 1),
+        dt.date(2025, 2, 1),
+    ]
+    assert outside_band(Decimal("150.01"), Decimal("50"), Decimal("150"))
+    assert not outside_band(Decimal("150.00"), Decimal("50"), Decimal("150"))
+    assert not outside_band(None, Decimal("50"), Decimal("150"))
+    limits = [
+        Limit("current", "at_least", Decimal("400"), "槽电流", "current", "kA"),
+        Limit("ac", "at_most", Decimal("12750"), "电耗", "AC", "kWh/t"),
+    ]
+    breaches = limits_breached({"current": Decimal("399.9"), "ac": None}, limits)
+    assert [(b.limit.measure, b.value) for b in breaches] == [("current", Decimal("399.9"))]
