@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from xunhuan.demo.compliance import demo_compliance_load
 from xunhuan.demo.generator import DEMO_PASSWORD, PERIODS, DemoSpec, demo_load
 from xunhuan.demo.transfers import demo_transfers_load
 from xunhuan.registry.models import Enterprise
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         summary = demo_load(spec, log=lambda line: self.stdout.write(f"  {line}"))
         demo_transfers_load(log=lambda line: self.stdout.write(f"  {line}"))
+        demo_compliance_load(spec, summary, log=lambda line: self.stdout.write(f"  {line}"))
         seconds = time.perf_counter() - started
         self.stdout.write(
             f"演示地区 {spec.start_date()} – {spec.end_date()}: {summary.enterprises} 家企业, "
