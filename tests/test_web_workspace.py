@@ -508,3 +508,29 @@ def test_chinese_by_default_with_an_english_switch(seeded: Seeded) -> None:
     assert ">Ledger entries</a>" in english
     assert ">台账记录</a>" not in english
     assert "Ledger hash chain intact" in client.get(base(seeded) + "chain/").content.decode()
+
+
+def test_a_failed_import_job_stops_the_progress_bar_and_says_why(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_services, "INLINE_MAX_BYTES", 0)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(import_services, "workbook_check", broken)
+    client = seeded.world.client("owner")
+    upload = io.BytesIO(template_with(seeded, "产生环节", [gen_row("2025-04-01", 1)]))
+    upload.name = "x.xlsx"
+    session = client.post(base(seeded) + "imports/", {"file": upload}, follow=True).context[
+        "session"
+    ]
+    before = snapshot()
+    assert jobs_work() == 1
+    polled = client.get(base(seeded) + f"imports/{session.public_id}/progress/")
+    assert polled["HX-Refresh"] == "true"
+    html = client.get(base(seeded) + f"imports/{session.public_id}/").content.decode()
+    assert "后台任务失败" in html
+    assert 'hx-trigger="every 1s"' not in html
+    assert "disk full" not in html  # internals stay in the log
+    assert snapshot() == before

@@ -99,7 +99,9 @@ def import_progress(request: HttpRequest, credit_code: str, session_id: uuid.UUI
     """The progress fragment htmx polls while a job works; once done it asks for a reload."""
     context = _session_context(request, credit_code, session_id)
     response = render(request, "web/partials/import_progress.html", context)
-    if not context["session"].is_busy:
+    job = context["job"]
+    # Finished (the page shows the result) or failed (the fragment shows why): stop polling.
+    if not context["session"].is_busy or (job is not None and job.status == "failed"):
         response["HX-Refresh"] = "true"
     return response
 
