@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -180,3 +181,38 @@ def test_dashboard_in_english(seeded: Seeded) -> None:
     html = client.get(URL).content.decode()
     assert "Regulator dashboard" in html
     assert "<th>Utilization rate (%)</th>" in html
+
+
+def test_stock_hot_spots_and_overdue_transfers(seeded: Seeded) -> None:
+    from xunhuan.registry.models import WasteCategory
+    from xunhuan.transfers.services import LegDraft, LineDraft, transfer_create, transfer_issue
+
+    world = seeded.world
+    owner = world.users["owner"]
+    transfer = transfer_create(
+        user=owner,
+        generator=world.plant,
+        receiver=world.receiver,
+        purpose="utilization",
+        planned_route="cement",
+        legs=[LegDraft(carrier=world.carrier, mode="road")],
+        lines=[
+            LineDraft(
+                waste=WasteCategory.objects.get(code="SW02"),
+                source_site=world.plant_yard,
+                declared=Decimal("5.000"),
+            )
+        ],
+        today=dt.date(2025, 4, 1),
+    )
+    transfer_issue(transfer=transfer, user=owner, today=dt.date(2025, 4, 1))
+    league = world.client("league_regulator").get(URL, {"year": "2025"})
+    largest = league.context["largest_stock"]
+    assert (largest[0].labels["enterprise"], largest[0].stock_on_hand) == (
+        "准格尔测试电厂",
+        Decimal("98.331"),  # 63.135 at the boiler + 40.196 in the yard - 5 handed over
+    )
+    assert [t.number for t in league.context["overdue"]] == [transfer.number]
+    assert f'href="/transfers/{transfer.number}/"' in league.content.decode()
+    other = world.client("other_league_regulator").get(URL)
+    assert other.context["overdue"] == []

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from xunhuan.accounts.selectors import regions_regulated_by, regions_visible_to
+from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.registry.models import Enterprise, Park, Region
 from xunhuan.statistics.selectors import (
     LABELS_ZH,
@@ -28,11 +29,13 @@ from xunhuan.statistics.selectors import (
     stats_table,
     targets_evaluate,
 )
+from xunhuan.transfers.selectors import transfers_overdue, transfers_visible_to
 
 # Which rows the region's breakdown table shows, by the region's level.
 CHILD_DIMENSION = {"national": "city", "province": "city", "city": "county", "county": "park"}
 TABLES = ("regions", "months", "groups", "routes", "enterprises", "targets", "ranking")
 MONTHS_SHOWN = 24
+HOT_SPOTS = 10
 
 
 @dataclass
@@ -118,6 +121,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if year is not None and park is None and region.level in ("province", "city")
         else []
     )
+    # Stock hot spots from the same enterprise rows: most on hand, most added this year.
+    largest_stock = sorted(enterprises, key=lambda r: -(r.stock_on_hand or 0))[:HOT_SPOTS]
+    fastest_growing = sorted(enterprises, key=lambda r: -r.values["storage_added"])[:HOT_SPOTS]
+    overdue = list(
+        transfers_overdue(
+            transfers=transfers_visible_to(request.user).filter(
+                generator__region__path__startswith=region.path
+            ),
+            today=today_in_shanghai(),
+        )[:HOT_SPOTS]
+    )
     export = request.GET.get("export")
     if export in TABLES:
         return _export(
@@ -151,6 +165,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "routes": _chart(routes, "route", "utilized").__dict__,
         },
         "query": request.GET.urlencode(),
+        "largest_stock": [r for r in largest_stock if r.stock_on_hand],
+        "fastest_growing": [r for r in fastest_growing if r.values["storage_added"] > 0],
+        "overdue": overdue,
+        "today": today_in_shanghai(),
     }
     return render(request, "web/dashboard.html", context)
 
