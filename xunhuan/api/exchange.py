@@ -185,8 +185,14 @@ def _run(request: HttpRequest, run_id: str) -> Run:
     )
 
 
-def _run_out(request: HttpRequest, run: Run) -> RunOut:
-    totals = selectors.run_totals_visible(run=run, regions=regions_visible_to(_user(request)))
+def _regulated(request: HttpRequest) -> frozenset[str]:
+    return selectors.regulated_codes(regions=regions_visible_to(_user(request)))
+
+
+def _run_out(request: HttpRequest, run: Run, regulated: frozenset[str] | None = None) -> RunOut:
+    if regulated is None:
+        regulated = _regulated(request)
+    totals = selectors.run_totals_visible(run=run, regulated=regulated)
     out = RunOut(
         public_id=run.public_id,
         region_id=run.region_id,
@@ -366,7 +372,8 @@ def runs_list(request: HttpRequest) -> list[RunOut]:
     runs = selectors.runs_visible(
         enterprises=enterprises_visible_to(user), regions=regions_visible_to(user)
     )
-    return [_run_out(request, run) for run in runs]
+    regulated = _regulated(request)
+    return [_run_out(request, run, regulated) for run in runs]
 
 
 @router.get("/runs/compare", response=CompareOut)

@@ -300,10 +300,15 @@ def run_flows_list(*, run: Run, enterprises: QuerySet[Enterprise]) -> QuerySet[P
     )
 
 
-def run_totals_visible(*, run: Run, regions: QuerySet[Region]) -> bool:
+def regulated_codes(*, regions: QuerySet[Region]) -> frozenset[str]:
+    """Codes of every region the user regulates (one query for a whole list of runs)."""
+    return frozenset(regions.values_list("code", flat=True))
+
+
+def run_totals_visible(*, run: Run, regulated: frozenset[str]) -> bool:
     """Region-wide totals are the regulators' (of the run's region or above): an
     enterprise in a run sees its own flows, not the region's aggregate."""
-    return regions.filter(pk=run.region_id).exists()
+    return run.region_id in regulated
 
 
 @dataclass(frozen=True)
@@ -328,8 +333,9 @@ def runs_compare(
     baseline). Only the runs' regulators may compare (totals are theirs)."""
     baseline = run_get(enterprises=enterprises, regions=regions, public_id=baseline_id)
     scenario = run_get(enterprises=enterprises, regions=regions, public_id=scenario_id)
+    regulated = regulated_codes(regions=regions)
     for run in (baseline, scenario):
-        if not run_totals_visible(run=run, regions=regions):
+        if not run_totals_visible(run=run, regulated=regulated):
             raise NotFound("计算不存在或无权查看 / run not found", field="run")
     return Comparison(
         baseline=baseline,
