@@ -534,3 +534,13 @@ def test_a_failed_import_job_stops_the_progress_bar_and_says_why(
     assert 'hx-trigger="every 1s"' not in html
     assert "disk full" not in html  # internals stay in the log
     assert snapshot() == before
+
+
+def test_front_end_assets_are_served_locally_from_npm(seeded: Seeded) -> None:
+    from django.contrib.staticfiles import finders
+
+    for asset in ("vendor/htmx/htmx.min.js", "vendor/echarts/echarts.min.js", "web/dashboard.js"):
+        assert finders.find(asset) is not None, asset
+    html = seeded.world.client("owner").get(base(seeded)).content.decode()
+    assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in html
+    assert "https://" not in html.split("<body")[0]  # nothing from a CDN in the head
