@@ -508,3 +508,22 @@ def test_login_is_refused_after_five_failures(docs: Docs, settings: Settings) ->
     assert not client.login(username="OWNER ", password="wrong-password")
     settings.XUNHUAN_LOGIN_LOCKOUT_MINUTES = 0
     assert client.login(username="owner", password="correct-horse-battery")
+
+
+def test_create_retried_with_the_same_idempotency_key_drafts_once(docs: Docs) -> None:
+    client = docs.client("colleague")
+    headers = {"Idempotency-Key": "erp-4711"}
+    first = client.post(
+        "/api/transfers", new_doc(docs), content_type="application/json", headers=headers
+    )
+    again = client.post(
+        "/api/transfers", new_doc(docs), content_type="application/json", headers=headers
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["number"] == again.json()["number"]
+    before = snapshot()
+    other = dict(new_doc(docs), note="另一份")
+    clash = client.post("/api/transfers", other, content_type="application/json", headers=headers)
+    assert (clash.status_code, clash.json()["field"]) == (409, "Idempotency-Key")
+    assert snapshot() == before
+    assert Transfer.objects.filter(idempotency_key="erp-4711").count() == 1

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.params.functions import Header
 from ninja.security import HttpBearer
 
 from xunhuan.accounts.selectors import enterprises_visible_to
@@ -280,9 +281,15 @@ def transfers_list(request: HttpRequest, status: str | None = None) -> QuerySet[
     )
 
 
+IdempotencyHeader: Any = Header(None, alias="Idempotency-Key", max_length=128)
+
+
 @router.post("", response={201: TransferOut})
-def transfers_create(request: HttpRequest, body: TransferIn) -> tuple[int, Transfer]:
-    """Draft a document for the generator (its admin or member seats)."""
+def transfers_create(
+    request: HttpRequest, body: TransferIn, idempotency_key: str | None = IdempotencyHeader
+) -> tuple[int, Transfer]:
+    """Draft a document for the generator (its admin or member seats). Retrying with the
+    same ``Idempotency-Key`` returns the document the first request drafted."""
     generator = enterprises_visible_to(_user(request)).filter(credit_code=body.generator).first()
     if generator is None:
         raise NotFound("单位不存在或无权查看 / enterprise not found", field="generator")
@@ -296,6 +303,7 @@ def transfers_create(request: HttpRequest, body: TransferIn) -> tuple[int, Trans
         legs=_legs(body),
         lines=_lines(generator, body),
         note=body.note,
+        idempotency_key=idempotency_key,
     )
     return 201, _reloaded(request, transfer)
 

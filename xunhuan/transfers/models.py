@@ -103,6 +103,9 @@ class Transfer(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A retried create with the same key returns this document (see transfer_create).
+    idempotency_key = models.CharField(max_length=128, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
     # Calendar days in Asia/Shanghai, as on the paper form.
     issued_on = models.DateField(_("开具日期"), null=True, blank=True)
     received_on = models.DateField(_("接收日期"), null=True, blank=True)
@@ -115,6 +118,11 @@ class Transfer(models.Model):
         verbose_name_plural = _("转移联单")
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["generator", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="transfer_idempotency_key_unique",
+            ),
             models.CheckConstraint(
                 name="transfer_not_to_itself", condition=~Q(generator=models.F("receiver"))
             ),

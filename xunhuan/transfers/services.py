@@ -15,6 +15,8 @@ same enterprises in opposite directions cannot deadlock on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -336,8 +338,9 @@ def check_plan(purpose: str, route: str, method: str) -> None:
         )
 
 
-def _next_number(enterprise: Enterprise, year: int) -> str:
-    """The next document number of the generator's region and year, from a locked row."""
+def _sequence_locked(enterprise: Enterprise, year: int) -> TransferNumberSequence:
+    """The number sequence row of the generator's region and year, locked ``FOR UPDATE``
+    (created in a savepoint on first use). Holding it serializes the region's creates."""
     region_id = enterprise.region_id
     row = (
         TransferNumberSequence.objects.select_for_update()
@@ -351,9 +354,32 @@ def _next_number(enterprise: Enterprise, year: int) -> str:
         except IntegrityError:
             pass  # a concurrent writer created it; take its lock below
         row = TransferNumberSequence.objects.select_for_update().get(region_id=region_id, year=year)
+    return row
+
+
+def _next_number(row: TransferNumberSequence) -> str:
+    """The next document number from a locked sequence row; never from ``count()``."""
     row.last += 1
     row.save(update_fields=["last"])
-    return f"LD{region_id}-{year}-{row.last:06d}"
+    return f"LD{row.region_id}-{row.year}-{row.last:06d}"
+
+
+def _create_fingerprint(
+    generator: Enterprise,
+    receiver: Enterprise,
+    plan: tuple[str, str, str, str],
+    legs: Sequence[LegDraft],
+    lines: Sequence[tuple[LineDraft, Decimal]],
+) -> str:
+    payload = {
+        "generator": generator.pk,
+        "receiver": receiver.pk,
+        "plan": list(plan),
+        "legs": [[leg.carrier.pk, leg.mode, leg.vehicle] for leg in legs],
+        "lines": [[ln.waste.pk, ln.source_site.pk, format_tonnes(q)] for ln, q in lines],
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- services -----------------------------------------------------------------------
@@ -370,13 +396,15 @@ def transfer_create(
     planned_route: str = "",
     planned_disposal_method: str = "",
     note: str = "",
+    idempotency_key: str | None = None,
     today: dt.date | None = None,
 ) -> Transfer:
     """Draft a transfer document for the generator: receiver (a utilizer for
     utilization, a disposer for disposal), ordered carrier legs (road or rail), waste
     lines with declared tonnes leaving from the generator's sites, and the planned route
     or disposal method. The document gets its number now; nothing is signed or written
-    to a ledger until it is issued."""
+    to a ledger until it is issued. A retry with the same ``idempotency_key`` returns
+    the document the first call drafted; the same key with other content is refused."""
     _require_role(user, generator, WRITERS, "开具联单")
     check_plan(purpose, planned_route, planned_disposal_method)
     if receiver.pk == generator.pk:
@@ -422,9 +450,26 @@ def transfer_create(
             )
         checked.append((line, declared))
     day = today or today_in_shanghai()
+    key = (idempotency_key or "").strip()[:128]
+    fingerprint = _create_fingerprint(
+        generator, receiver, (purpose, planned_route, planned_disposal_method, note), legs, checked
+    )
     with transaction.atomic():
+        sequence = _sequence_locked(generator, day.year)
+        if key:
+            earlier = Transfer.objects.filter(generator=generator, idempotency_key=key).first()
+            if earlier is not None:
+                if earlier.request_fingerprint != fingerprint:
+                    raise Conflict(
+                        "同一幂等键已用于不同的请求 / "
+                        "Idempotency-Key was used for a different request",
+                        field="Idempotency-Key",
+                    )
+                return earlier
         transfer = Transfer.objects.create(
-            number=_next_number(generator, day.year),
+            number=_next_number(sequence),
+            idempotency_key=key,
+            request_fingerprint=fingerprint if key else "",
             generator=generator,
             receiver=receiver,
             purpose=purpose,
