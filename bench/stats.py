@@ -167,7 +167,6 @@ def _child(engine: str, rows: int, repeat: int) -> dict[str, Any]:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from django.db.models import Q
 
     from xunhuan.demo.archetypes import ARCHETYPES
     from xunhuan.demo.generator import DemoSpec, demo_load
@@ -176,7 +175,7 @@ def _child(engine: str, rows: int, repeat: int) -> dict[str, Any]:
     from xunhuan.registry.services import regions_load
     from xunhuan.statistics.check import stat_cells_check
     from xunhuan.statistics.models import StatCell
-    from xunhuan.statistics.selectors import stats_table
+    from xunhuan.statistics.selectors import StatScope, stats_table
     from xunhuan.statistics.services import stat_cells_rebuild
 
     call_command("migrate", verbosity=0)
@@ -195,7 +194,8 @@ def _child(engine: str, rows: int, repeat: int) -> dict[str, Any]:
     year = 2025
     province = Region.objects.get(code="150000")
     county = Region.objects.get(code="150622")
-    everything = Q()
+    # A province regulator's scope (its subtree), as the API would build it.
+    everything = StatScope(paths=(province.path,))
 
     def dashboard() -> object:
         return stats_table(

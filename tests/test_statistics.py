@@ -24,7 +24,6 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Q
 
 from tests.conftest import World
 from tests.factories import draft
@@ -34,12 +33,12 @@ from xunhuan.ledger.services import ledger_entries_post, ledger_entry_correct
 from xunhuan.registry.models import Region
 from xunhuan.statistics.check import stat_cells_check
 from xunhuan.statistics.models import StatCell, StatRouteCell
-from xunhuan.statistics.selectors import stat_scope, stats_table
+from xunhuan.statistics.selectors import StatScope, stat_scope, stats_table
 from xunhuan.statistics.services import stat_cells_rebuild
 
 TODAY = dt.date(2026, 3, 1)
 # The whole ledger, for tests of the definitions (access is tested separately).
-EVERYTHING = Q()
+EVERYTHING = StatScope.everything()
 
 
 def post_story(world: World) -> None:
@@ -276,3 +275,23 @@ def test_scope_limits_what_is_summed(story: World) -> None:
     league = stats_table(scope=stat_scope(users["league_regulator"]), by=["year"], year=2025)
     assert league[0].values["utilized"] == Decimal("60.000")
     assert stats_table(scope=stat_scope(AnonymousUser()), by=["year"]) == []
+
+
+def test_region_rollup_follows_the_cells_and_the_check_watches_it(story: World) -> None:
+    from xunhuan.statistics.models import StatRegionCell
+
+    county = StatRegionCell.objects.filter(region_id="150622", year=2025)
+    assert sorted((r.month, r.utilized, r.generated) for r in county) == [
+        (dt.date(2025, 3, 1), Decimal("20.000"), Decimal("50.000")),
+        (dt.date(2025, 4, 1), Decimal("40.000"), Decimal("0.000")),
+    ]
+    # a dashboard by region answers from the rollup, an enterprise seat from the cells
+    league = stats_table(scope=EVERYTHING, by=["county"], year=2025)
+    own = stats_table(scope=stat_scope(story.users["owner"]), by=["county"], year=2025)
+    assert league[0].values["utilized"] == own[0].values["utilized"] == Decimal("60.000")
+    StatRegionCell.objects.filter(region_id="150622", month=dt.date(2025, 4, 1)).update(
+        utilized=Decimal("41.000")
+    )
+    assert any("区域汇总" in p for p in stat_cells_check().problems)
+    stat_cells_rebuild()
+    assert stat_cells_check().ok

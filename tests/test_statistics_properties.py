@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from django.db.models import Q
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +36,7 @@ from xunhuan.registry.models import Enterprise, Park, Region, Site
 from xunhuan.statistics.cells import city_of
 from xunhuan.statistics.check import stat_cells_check
 from xunhuan.statistics.models import StatCell, StatRouteCell
-from xunhuan.statistics.selectors import DIMENSIONS, stats_table
+from xunhuan.statistics.selectors import DIMENSIONS, StatScope, stats_table
 from xunhuan.statistics.services import stat_cells_rebuild
 
 pytestmark = pytest.mark.django_db
@@ -237,7 +236,7 @@ def test_totals_by_any_grouping_equal_the_raw_ledger(
         generators, receiver = places()
         _write(plan, generators, receiver)
         expected = _raw_totals(by)
-        rows = stats_table(scope=Q(), by=by)
+        rows = stats_table(scope=StatScope.everything(), by=by)
         got = {
             tuple(r.keys[d] for d in by): {
                 "generated": tonnes_to_kg(r.values["generated"]),
@@ -258,7 +257,8 @@ def test_totals_by_any_grouping_equal_the_raw_ledger(
         assert got == want
         # stock on hand per enterprise equals the ledger's balances
         stock = {
-            r.keys["enterprise"]: r.stock_on_hand for r in stats_table(scope=Q(), by=["enterprise"])
+            r.keys["enterprise"]: r.stock_on_hand
+            for r in stats_table(scope=StatScope.everything(), by=["enterprise"])
         }
         for enterprise_id, on_hand in stock.items():
             balance = sum(

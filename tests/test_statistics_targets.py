@@ -21,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db.models import Q
 
 from tests.conftest import World
 from tests.factories import draft, make_enterprise, make_site
@@ -32,6 +31,7 @@ from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.registry.models import Region
 from xunhuan.statistics.models import PublishedFigure, Target
 from xunhuan.statistics.selectors import (
+    StatScope,
     assessment_table,
     published_figures_compare,
     targets_evaluate,
@@ -100,7 +100,7 @@ def leagues(world: World) -> World:
 
 def test_assessment_of_the_leagues_hand_computed(leagues: World) -> None:
     province = Region.objects.get(code="150000")
-    rows = assessment_table(scope=Q(), region=province, year=2025)
+    rows = assessment_table(scope=StatScope.everything(), region=province, year=2025)
     scored = [r for r in rows if r.score is not None]
     assert [(r.rank, r.region.code, r.score) for r in scored] == [
         (1, "150600", Decimal("83.35")),
@@ -133,7 +133,7 @@ def test_assessment_of_the_leagues_hand_computed(leagues: World) -> None:
 def test_assessment_weights_are_configurable(leagues: World) -> None:
     province = Region.objects.get(code="150000")
     rows = assessment_table(
-        scope=Q(),
+        scope=StatScope.everything(),
         region=province,
         year=2025,
         weights=ScoringWeights(rate=Decimal(0), improvement=Decimal(0), stock_reduction=Decimal(1)),
@@ -146,12 +146,16 @@ def test_assessment_weights_are_configurable(leagues: World) -> None:
 
 
 def test_assessment_of_counties_in_a_league(leagues: World) -> None:
-    rows = assessment_table(scope=Q(), region=Region.objects.get(code="150600"), year=2025)
+    rows = assessment_table(
+        scope=StatScope.everything(), region=Region.objects.get(code="150600"), year=2025
+    )
     assert [(r.region.code, r.rate, r.rank) for r in rows if r.rank] == [
         ("150622", Decimal("66.67"), 1)
     ]
     with pytest.raises(ValidationFailed):
-        assessment_table(scope=Q(), region=Region.objects.get(code="150622"), year=2025)
+        assessment_table(
+            scope=StatScope.everything(), region=Region.objects.get(code="150622"), year=2025
+        )
 
 
 def test_tonnage_target_gap_and_projection(leagues: World) -> None:
@@ -168,7 +172,9 @@ def test_tonnage_target_gap_and_projection(leagues: World) -> None:
     )
     ordos = Region.objects.get(code="150600")
     (mine,) = [
-        e for e in targets_evaluate(scope=Q(), region=ordos, year=2025) if e.target.year == 2026
+        e
+        for e in targets_evaluate(scope=StatScope.everything(), region=ordos, year=2025)
+        if e.target.year == 2026
     ]
     assert (mine.current, mine.gap_points, mine.gap_tonnes) == (
         Decimal("60.000"),
@@ -225,7 +231,7 @@ def test_published_correction_supersedes_with_a_reason(world: World) -> None:
     )
     assert PublishedFigure.objects.count() == 2
     (current,) = published_figures_compare(
-        scope=Q(), region=Region.objects.get(code="150622"), year=2025
+        scope=StatScope.everything(), region=Region.objects.get(code="150622"), year=2025
     )
     assert current.figure.source == "公报（更正）"
     assert current.differences["generated"] == Decimal("0.000")

@@ -8,7 +8,7 @@ Used by the incremental update (one enterprise, the wastes an append touched), b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.db.models.functions import TruncMonth
 from xunhuan.core.indicators import MonthFlows, MonthIndicators, derive_series
 from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose
 from xunhuan.registry.models import Enterprise, SiteKind, WasteCategory
-from xunhuan.statistics.models import StatCell, StatRouteCell
+from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell
 
 _YARD = SiteKind.STORAGE.value
 _UTIL, _DISP = Purpose.UTILIZATION.value, Purpose.DISPOSAL.value
@@ -296,3 +296,96 @@ def insert_rows(rows: Iterable[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]) -
 
 def enterprise_entries(enterprise_id: int, waste_ids: Iterable[str]) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(Q(enterprise_id=enterprise_id) & Q(waste_id__in=waste_ids))
+
+
+# --- the region rollup ---------------------------------------------------------------
+
+ROLLUP_DIMS = (
+    "region_id",
+    "region_path",
+    "city_code",
+    "waste_id",
+    "waste_group_id",
+    "month",
+    "year",
+    "quarter",
+)
+ROLLUP_KEY = ("region_id", "waste_id", "month")
+
+
+def rollup_select(where: str) -> str:
+    dims = ", ".join(ROLLUP_DIMS)
+    sums = ", ".join(f"SUM({m})" for m in CELL_MEASURES)
+    return (
+        f"SELECT {dims}, {sums} FROM {StatCell._meta.db_table} "  # noqa: S608 - fixed names
+        f"{where} GROUP BY {dims}"
+    )
+
+
+def rollup_rebuild() -> None:
+    """Fill the (empty) rollup from the cells with one ``INSERT … SELECT … GROUP BY``."""
+    table = StatRegionCell._meta.db_table
+    columns = ", ".join((*ROLLUP_DIMS, *CELL_MEASURES))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) {rollup_select('')}")
+
+
+def rollup_sums(enterprise_id: int, waste_ids: Sequence[str]) -> dict[tuple[Any, ...], list[int]]:
+    """The enterprise's cells of ``waste_ids`` summed by rollup row (kg and counts)."""
+    marks = ", ".join(["%s"] * len(waste_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            rollup_select(f"WHERE enterprise_id = %s AND waste_id IN ({marks})"),
+            [enterprise_id, *waste_ids],
+        )
+        return {
+            _normal_key(row[: len(ROLLUP_DIMS)]): [int(v) for v in row[len(ROLLUP_DIMS) :]]
+            for row in cursor.fetchall()
+        }
+
+
+def _normal_key(dims: Sequence[Any]) -> tuple[Any, ...]:
+    out = list(dims)
+    month = out[ROLLUP_DIMS.index("month")]
+    if isinstance(month, str):
+        out[ROLLUP_DIMS.index("month")] = dt.date.fromisoformat(month[:10])
+    return tuple(out)
+
+
+def rollup_apply(
+    before: dict[tuple[Any, ...], list[int]], after: dict[tuple[Any, ...], list[int]]
+) -> None:
+    """Move the rollup by ``after − before`` per row: an upsert that adds the delta
+    (``ON CONFLICT … DO UPDATE``, SQLite and PostgreSQL alike), in key order so two
+    writers lock shared rows in the same order; rows left without entries go."""
+    table = StatRegionCell._meta.db_table
+    columns = (*ROLLUP_DIMS, *CELL_MEASURES)
+    key = ", ".join(ROLLUP_KEY)
+    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in CELL_MEASURES)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - fixed names
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+    sqlite = connection.vendor == "sqlite"
+    rows = []
+    emptied = []
+    for dims in sorted(set(before) | set(after), key=lambda d: (d[0], d[3], d[5])):
+        old = before.get(dims, [0] * len(CELL_MEASURES))
+        new = after.get(dims, [0] * len(CELL_MEASURES))
+        delta = [n - o for n, o in zip(new, old, strict=True)]
+        if not any(delta):
+            continue
+        values = [v.isoformat() if sqlite and isinstance(v, dt.date) else v for v in dims]
+        rows.append((*values, *delta))
+        if dims not in after:
+            emptied.append((dims[0], dims[3], values[5]))
+    with connection.cursor() as cursor:
+        if rows:
+            cursor.executemany(sql, rows)
+        for region_id, waste_id, month in emptied:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE region_id = %s AND waste_id = %s "  # noqa: S608
+                "AND month = %s AND entries = 0",
+                [region_id, waste_id, month],
+            )

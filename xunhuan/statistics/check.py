@@ -1,6 +1,6 @@
 """``stats_check``: prove the pre-aggregated cells equal the raw ledger.
 
-Three independent comparisons, each a ``GROUP BY`` in the database:
+Independent comparisons, each a ``GROUP BY`` in the database:
 
 1. the ledger summed by enterprise, waste, month and kind against the cells' sums
    by kind and entry counts (catches a missed or doubled append);
@@ -8,7 +8,8 @@ Three independent comparisons, each a ``GROUP BY`` in the database:
    enterprise's current region, park and industry) against the stored cells and
    route cells (catches stale derived values or dimensions);
 3. stock on hand: the cells' stock changes summed per enterprise and waste against
-   the ledger's stock balances.
+   the ledger's stock balances;
+4. the region rollup against the cells summed by region, waste and month.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose, StockBalance
 from xunhuan.statistics.cells import (
     CELL_DIMS,
     CELL_MEASURES,
+    ROLLUP_DIMS,
     build_rows,
     enterprise_dims,
+    rollup_select,
     waste_groups,
 )
-from xunhuan.statistics.models import StatCell, StatRouteCell
+from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell
 
 MAX_PROBLEMS = 50
 
@@ -167,6 +170,16 @@ def stat_cells_check() -> CheckReport:
     for row in sorted(expected_routes ^ stored_routes, key=str)[:10]:
         side = "缺少 / missing" if row in expected_routes else "多余或过期 / stale"
         report.add(f"利用方式单元{side}: {row}")
+    # 4. the region rollup is the sum of the cells
+    with connection.cursor() as cursor:
+        cursor.execute(rollup_select(""))
+        from_cells = {_normal(tuple(r)) for r in cursor.fetchall()}
+    in_rollup = {
+        _normal(r) for r in _stored(StatRegionCell._meta.db_table, (*ROLLUP_DIMS, *CELL_MEASURES))
+    }
+    for row in sorted(from_cells ^ in_rollup, key=str)[:10]:
+        side = "缺少 / missing" if row in from_cells else "多余或过期 / stale"
+        report.add(f"区域汇总{side}: {row}")
     # 3. stock on hand
     cells_stock = {
         (r["enterprise_id"], r["waste_id"]): int(r["s"] or 0)

@@ -99,6 +99,66 @@ class StatCell(CellDimensions):
         return f"{self.enterprise_id}/{self.waste_id}/{self.month:%Y-%m}"
 
 
+class StatRegionCell(models.Model):
+    """The cells of one region (county), waste and month summed over its enterprises.
+
+    Dashboards of regulators group regions, waste groups and periods only; this
+    rollup answers them without touching every enterprise's cells. Kept in step
+    with ``StatCell`` by deltas in the same transaction (``services.stat_cells_refresh``)
+    and rebuilt from it by ``stat_cells_rebuild``; ``stats_check`` compares the two.
+    """
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    region_path = models.CharField(max_length=64)
+    city_code = models.CharField(_("盟市代码"), max_length=6)
+    waste = models.ForeignKey(
+        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    waste_group = models.ForeignKey(
+        WasteGroup, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    month = models.DateField(_("月份"))
+    year = models.PositiveSmallIntegerField(_("年"))
+    quarter = models.PositiveSmallIntegerField(_("季度"))
+    entries = models.PositiveIntegerField(_("记录数"))
+    generated = TonnesField(_("产生量"), db_column="generated_kg")
+    received = TonnesField(_("接收量"), db_column="received_kg")
+    self_utilized = TonnesField(_("自行利用量"), db_column="self_utilized_kg")
+    handed_utilization = TonnesField(_("委托利用量"), db_column="handed_utilization_kg")
+    self_disposed = TonnesField(_("自行处置量"), db_column="self_disposed_kg")
+    handed_disposal = TonnesField(_("委托处置量"), db_column="handed_disposal_kg")
+    discarded = TonnesField(_("倾倒丢弃记录量"), db_column="discarded_kg")
+    utilized = TonnesField(_("综合利用量"), db_column="utilized_kg")
+    utilized_prior = TonnesField(_("其中：综合利用往年贮存量"), db_column="utilized_prior_kg")
+    disposed = TonnesField(_("处置量"), db_column="disposed_kg")
+    disposed_prior = TonnesField(_("其中：处置往年贮存量"), db_column="disposed_prior_kg")
+    storage_added = TonnesField(_("贮存量（本年）"), db_column="storage_added_kg")
+    dumped = TonnesField(_("倾倒丢弃量"), db_column="dumped_kg")
+    received_handled = TonnesField(_("接收后利用处置量"), db_column="received_handled_kg")
+    stock_change = TonnesField(_("库存变化量"), db_column="stock_change_kg")
+
+    class Meta:
+        verbose_name = _("区域统计单元")
+        verbose_name_plural = _("区域统计单元")
+        constraints = [
+            # also the ON CONFLICT target of the incremental upsert
+            models.UniqueConstraint(
+                fields=["region", "waste", "month"], name="stat_region_cell_unique"
+            ),
+        ]
+        indexes = [
+            # province/league dashboards: region_path LIKE 'p%' AND year = y
+            models.Index(
+                fields=["year", "region_path"],
+                name="stat_region_year_path_idx",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id}/{self.waste_id}/{self.month:%Y-%m}"
+
+
 class StatRouteCell(CellDimensions):
     """Own utilization of one enterprise, waste and month by utilization route (tonnes)."""
 

@@ -36,6 +36,7 @@ from xunhuan.registry.models import Enterprise, Industry, Park, Region, WasteCat
 from xunhuan.statistics.models import (
     PublishedFigure,
     StatCell,
+    StatRegionCell,
     StatRouteCell,
     Target,
     TargetMetric,
@@ -107,24 +108,50 @@ def table_columns(by: Sequence[str]) -> list[str]:
     return [*by, *MEASURES, *stock, "utilization_rate"]
 
 
-def stat_scope(user: User) -> Q:
+@dataclass(frozen=True)
+class StatScope:
+    """What a user may aggregate: region subtrees (materialized paths) and enterprises.
+
+    ``paths=None`` means everything (operators' CLI, tests of the definitions).
+    """
+
+    paths: tuple[str, ...] | None
+    enterprise_ids: tuple[int, ...] = ()
+
+    @classmethod
+    def everything(cls) -> StatScope:
+        return cls(paths=None)
+
+    def q(self) -> Q:
+        if self.paths is None:
+            return Q()
+        condition = Q(pk__in=[])
+        for path in self.paths:
+            condition |= Q(region_path__startswith=path)
+        if self.enterprise_ids:
+            condition |= Q(enterprise_id__in=self.enterprise_ids)
+        return condition
+
+    @property
+    def by_region_only(self) -> bool:
+        """True when the region rollup (which has no enterprise column) can serve it."""
+        return not self.enterprise_ids
+
+
+def stat_scope(user: User) -> StatScope:
     """The cells ``user`` may aggregate: its jurisdictions' subtrees and its own enterprises.
 
-    Anonymous users and users without a seat get a condition that matches nothing.
+    Anonymous users and users without a seat get a scope that matches nothing.
     """
-    condition = Q(pk__in=[])
     if not user.is_authenticated:
-        return condition
-    for path in regions_regulated_by(user).values_list("path", flat=True):
-        condition |= Q(region_path__startswith=path)
-    own = list(
+        return StatScope(paths=())
+    paths = tuple(regions_regulated_by(user).values_list("path", flat=True))
+    own = tuple(
         Membership.objects.filter(user_id=user.pk, enterprise__isnull=False).values_list(
             "enterprise_id", flat=True
         )
     )
-    if own:
-        condition |= Q(enterprise_id__in=own)
-    return condition
+    return StatScope(paths=paths, enterprise_ids=own)
 
 
 def region_get(*, code: str) -> Region:
@@ -167,15 +194,15 @@ def _check_by(by: Sequence[str]) -> list[str]:
 
 
 def _cells(
-    model: type[StatCell] | type[StatRouteCell],
+    model: type[StatCell] | type[StatRouteCell] | type[StatRegionCell],
     *,
-    scope: Q,
+    scope: StatScope,
     region: Region | None,
     year: int | None,
     waste_group: str | None,
     park_id: int | None = None,
 ) -> QuerySet[Any]:
-    rows = model.objects.filter(scope)
+    rows = model.objects.filter(scope.q())
     if region is not None:
         rows = rows.filter(region_path__startswith=region.path)
     if year is not None:
@@ -183,8 +210,21 @@ def _cells(
     if waste_group:
         rows = rows.filter(waste_group_id=waste_group)
     if park_id is not None:
-        rows = rows.filter(park_id=park_id)
+        rows = rows.filter(park_id=park_id)  # type: ignore[misc]  # only StatCell has park_id (see _source)
     return rows
+
+
+# Groupings the region rollup can answer (it has no enterprise, park or industry).
+ROLLUP_DIMENSIONS = frozenset({"city", "county", "waste", "group", "year", "quarter", "month"})
+
+
+def _source(
+    scope: StatScope, *, by: Sequence[str] = (), park_id: int | None = None
+) -> type[StatCell] | type[StatRegionCell]:
+    """The region rollup when it can answer (fewer rows), else the enterprise cells."""
+    if scope.by_region_only and park_id is None and set(by) <= ROLLUP_DIMENSIONS:
+        return StatRegionCell
+    return StatCell
 
 
 def _kg_sum(column: str) -> Sum:
@@ -242,7 +282,7 @@ def _key_of(dim: str, row: Mapping[str, Any]) -> Any:
 
 def stats_table(
     *,
-    scope: Q,
+    scope: StatScope,
     by: Sequence[str],
     region: Region | None = None,
     year: int | None = None,
@@ -281,8 +321,9 @@ def stats_table(
             )
             for r in rows
         ]
+    source = _source(scope, by=by, park_id=park_id)
     cells = _cells(
-        StatCell,
+        source,
         scope=scope,
         region=region,
         year=year,
@@ -295,7 +336,7 @@ def stats_table(
     stock: dict[tuple[Any, ...], int] = {}
     if not TIME_DIMENSIONS & set(by):
         stocked = _cells(
-            StatCell,
+            source,
             scope=scope,
             region=region,
             year=None,
@@ -354,9 +395,12 @@ def targets_for_region(*, region: Region) -> QuerySet[Target]:
     return Target.objects.filter(region_code__in=codes).prefetch_related("waste_groups")
 
 
-def _year_group_kg(scope: Q, region: Region) -> dict[tuple[int, str | None], dict[str, int]]:
+def _year_group_kg(
+    scope: StatScope, region: Region
+) -> dict[tuple[int, str | None], dict[str, int]]:
     rows = (
-        StatCell.objects.filter(scope, region_path__startswith=region.path)
+        _source(scope)
+        .objects.filter(scope.q(), region_path__startswith=region.path)
         .values("year", "waste_group_id")
         .annotate(
             generated=_kg_sum("generated"),
@@ -382,7 +426,7 @@ def _scope_groups(target: Target, bulk: set[str], all_groups: set[str | None]) -
 
 
 def targets_evaluate(
-    *, scope: Q, region: Region, year: int | None = None, trend_years: int = 5
+    *, scope: StatScope, region: Region, year: int | None = None, trend_years: int = 5
 ) -> list[TargetEvaluation]:
     """Every target that applies to ``region`` measured on its subtree (within ``scope``).
 
@@ -484,7 +528,7 @@ class AssessmentRow:
 
 def assessment_table(
     *,
-    scope: Q,
+    scope: StatScope,
     region: Region,
     year: int,
     weights: ScoringWeights | None = None,
@@ -507,7 +551,7 @@ def assessment_table(
     # Leagues by the cells' city column; counties by the enterprise's own region
     # (enterprises are registered at county level).
     column = "city_code" if region.level == "province" else "region_id"
-    cells = StatCell.objects.filter(scope, region_path__startswith=region.path)
+    cells = _source(scope).objects.filter(scope.q(), region_path__startswith=region.path)
     if waste_group:
         cells = cells.filter(waste_group_id=waste_group)
     rows = (
@@ -609,7 +653,9 @@ PUBLISHED_FIELDS = (
 )
 
 
-def published_figures_compare(*, scope: Q, region: Region, year: int) -> list[FigureComparison]:
+def published_figures_compare(
+    *, scope: StatScope, region: Region, year: int
+) -> list[FigureComparison]:
     """The region's current published figures for ``year`` (superseded ones left out)
     beside the ledger-derived indicators of the same region, year and waste group;
     each difference is published minus ledger."""
@@ -619,7 +665,8 @@ def published_figures_compare(*, scope: Q, region: Region, year: int) -> list[Fi
         .order_by("id")
     )
     rows = (
-        StatCell.objects.filter(scope, region_path__startswith=region.path, year=year)
+        _source(scope)
+        .objects.filter(scope.q(), region_path__startswith=region.path, year=year)
         .values("waste_group_id")
         .annotate(**{m: _kg_sum(m) for m in PUBLISHED_FIELDS})
         .order_by()

@@ -22,12 +22,16 @@ from xunhuan.statistics.cells import (
     enterprise_dims,
     enterprise_entries,
     insert_rows,
+    rollup_apply,
+    rollup_rebuild,
+    rollup_sums,
     waste_groups,
 )
 from xunhuan.statistics.models import (
     FillState,
     PublishedFigure,
     StatCell,
+    StatRegionCell,
     StatRouteCell,
     Target,
     TargetMetric,
@@ -58,6 +62,7 @@ def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int
     )
     if not wastes:
         return 0
+    before = rollup_sums(enterprise_id, wastes)
     StatCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
     StatRouteCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
     rows = build_rows(
@@ -65,7 +70,10 @@ def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int
         enterprise_dims([enterprise_id]),
         waste_groups(),
     )
-    return insert_rows(rows)
+    written = insert_rows(rows)
+    # The region rollup moves by the difference, so it stays the sum of the cells.
+    rollup_apply(before, rollup_sums(enterprise_id, wastes))
+    return written
 
 
 def on_entries_posted(
@@ -92,11 +100,13 @@ def stat_cells_rebuild() -> RebuildResult:
             name=FILL_STATE_NAME,
             defaults={"state": FillState.State.STARTED, "started_at": started, "finished_at": None},
         )
+        StatRegionCell.objects.all().delete()
         StatRouteCell.objects.all().delete()
         StatCell.objects.all().delete()
         cells = insert_rows(
             build_rows(LedgerEntry.objects.all(), enterprise_dims(), waste_groups())
         )
+        rollup_rebuild()
         entries = LedgerEntry.objects.count()
         FillState.objects.filter(name=FILL_STATE_NAME).update(
             state=FillState.State.DONE, finished_at=timezone.now(), cells=cells, entries=entries

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
 from xunhuan.core.errors import DomainError
 from xunhuan.statistics.exports import FORMATS, table_export
 from xunhuan.statistics.selectors import (
     LABELS_ZH,
     RATE_DEFINITION,
+    StatScope,
     region_get,
     stats_table,
     table_columns,
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             region = region_get(code=options["region"]) if options["region"] else None
             by = [b.strip() for b in options["by"].split(",") if b.strip()]
             rows = stats_table(
-                scope=Q(),
+                scope=StatScope.everything(),
                 by=by,
                 region=region,
                 year=options["year"],
