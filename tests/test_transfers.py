@@ -4,19 +4,23 @@ refusals, discrepancies, revisions, cancellation, deadlines, numbers and audit."
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from tests.conftest import World
 from tests.test_transfers_support import FAST_HASHERS, Party, kinds_for, new_transfer, party, stock
+from xunhuan.accounts.models import ApiToken
+from xunhuan.accounts.services import token_digest
 from xunhuan.audit.models import AuditEvent
 from xunhuan.core.errors import Conflict, InsufficientStock, PermissionDenied, ValidationFailed
 from xunhuan.ledger.models import LedgerEntry
-from xunhuan.ledger.services import today_in_shanghai
+from xunhuan.ledger.services import ledger_entry_correct, today_in_shanghai
 from xunhuan.registry.models import WasteCategory
 from xunhuan.transfers import selectors
 from xunhuan.transfers.models import Discrepancy, Transfer, TransferSignature
@@ -585,3 +589,36 @@ def test_list_query_count_does_not_grow_with_documents(
     with django_assert_num_queries(5):
         rows = list(selectors.transfers_list(transfers=visible))
         assert [len(t.legs.all()) + len(t.lines.all()) for t in rows] == [3, 3, 3, 3]
+
+
+def test_check_finds_a_ledger_changed_outside_the_document(p: Party) -> None:
+    transfer = new_transfer(p)
+    _deliver(p, transfer)
+    out = io.StringIO()
+    call_command("transfers_verify", stdout=out)
+    assert out.getvalue() == "核对1份联单 / checked 1 documents: OK\n"
+    handed = LedgerEntry.objects.get(batch_code=transfer.number)
+    ledger_entry_correct(entry=handed, reason="台账直接更正", recorded_by=p.users["owner"])
+    number = transfer.number
+    assert selectors.transfers_check(transfers=Transfer.objects.all()) == [
+        f"{number}: 台账与联单不符 / ledger disagrees: 转出、退回、接收、利用处置 / handed over, "
+        "returned, received, finished 0.000 / 0.000 / 0.000 / 0.000, "
+        "应为 / expected 100.000 / 0.000 / 0.000 / 0.000",
+        f"{number}: 2条台账记录中1条关联联单 / 1 ledger entries not linked to the document",
+    ]
+    with pytest.raises(CommandError, match="2 problem"):
+        call_command("transfers_verify", stdout=io.StringIO())
+
+
+def test_api_token_command_creates_lists_and_revokes(p: Party) -> None:
+    out = io.StringIO()
+    call_command("api_token", "carrier", "--create", "调度系统", stdout=out)
+    token_id, raw = out.getvalue().split("\n")[0].split(" ")
+    assert raw.startswith("xh_")
+    assert ApiToken.objects.get(pk=int(token_id)).key_hash == token_digest(raw)
+    call_command("api_token", "carrier", "--revoke", token_id, stdout=io.StringIO())
+    listed = io.StringIO()
+    call_command("api_token", "carrier", "--list", stdout=listed)
+    assert listed.getvalue() == f"{token_id} {raw[:10]}… 调度系统 revoked\n"
+    with pytest.raises(CommandError, match="token not found"):
+        call_command("api_token", "owner", "--revoke", token_id, stdout=io.StringIO())

@@ -12,7 +12,11 @@ from xunhuan.demo.transfers import SCENARIOS, demo_transfers_load
 from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.ledger.verify import ledger_verify_all
 from xunhuan.transfers.models import Discrepancy, Transfer
-from xunhuan.transfers.selectors import transfer_ledger_totals, transfers_overdue
+from xunhuan.transfers.selectors import (
+    transfer_ledger_totals,
+    transfers_check,
+    transfers_overdue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,4 +47,5 @@ def test_demo_transfers_cover_every_state_and_agree_with_the_ledgers() -> None:
         totals = transfer_ledger_totals(transfer=transfer)
         lines = list(transfer.lines.all())
         assert totals["received"] == sum((line.accepted or 0 for line in lines), 0)
+    assert transfers_check(transfers=Transfer.objects.all()) == []
     assert ledger_verify_all().problems == []

@@ -38,7 +38,7 @@ from xunhuan.transfers.revisions import (
     transfer_revision_approve,
     transfer_revision_request,
 )
-from xunhuan.transfers.selectors import transfer_signatures_verify
+from xunhuan.transfers.selectors import transfer_signatures_verify, transfers_check
 from xunhuan.transfers.services import (
     ReceiptLine,
     transfer_cancel,
@@ -269,6 +269,8 @@ class TransferMachine(RuleBasedStateMachine):
     def signatures_verify(self) -> None:
         for transfer in Transfer.objects.filter(number__in=self.numbers):
             assert transfer_signatures_verify(transfer=transfer) is None
+        # The shipped check (manage.py transfers_verify) agrees with the sums above.
+        assert transfers_check(transfers=Transfer.objects.filter(number__in=self.numbers)) == []
 
 
 def test_ledger_and_transfers_never_disagree(world: World) -> None:

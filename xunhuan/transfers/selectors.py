@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from xunhuan.accounts.selectors import User, enterprises_visible_to
 from xunhuan.core.chain import ChainBreak, ChainLink, verify_links
 from xunhuan.core.errors import NotFound
+from xunhuan.core.units import format_tonnes
 from xunhuan.ledger.models import EntryKind, LedgerEntry
 from xunhuan.transfers.models import (
     Discrepancy,
@@ -119,3 +120,52 @@ def transfer_ledger_totals(*, transfer: Transfer) -> dict[str, Decimal]:
             at_receiver.filter(kind__in=[EntryKind.SELF_UTILIZED, EntryKind.SELF_DISPOSED])
         ),
     }
+
+
+def _tonnes_text(values: tuple[Decimal, ...]) -> str:
+    return " / ".join(format_tonnes(v) for v in values)
+
+
+def transfers_check(*, transfers: QuerySet[Transfer]) -> list[str]:
+    """Problems found comparing each document with the ledgers and its signature chain
+    (empty when everything agrees). Per document: net handed-over tonnes equal the
+    declared tonnes while on the way and the weighed tonnes once received; the
+    generator got back exactly the refused tonnes; the receiver received exactly the
+    accepted tonnes and finished them only once completed; every entry carrying the
+    number is linked to the document."""
+    problems: list[str] = []
+    for transfer in transfers.prefetch_related("lines").order_by("id"):
+        lines = list(transfer.lines.all())
+        totals = transfer_ledger_totals(transfer=transfer)
+        declared = sum((line.declared for line in lines), ZERO)
+        weighed = sum((line.weighed or ZERO for line in lines), ZERO)
+        accepted = sum((line.accepted or ZERO for line in lines), ZERO)
+        refused = sum((line.refused or ZERO for line in lines), ZERO)
+        status = transfer.status
+        if status in (TransferStatus.DRAFT, TransferStatus.CANCELLED):
+            expected = (ZERO, ZERO, ZERO, ZERO)
+        elif status in (TransferStatus.ISSUED, TransferStatus.IN_TRANSIT):
+            expected = (declared, ZERO, ZERO, ZERO)
+        else:
+            finished = accepted if status == TransferStatus.COMPLETED else ZERO
+            expected = (weighed, refused, accepted, finished)
+        found = (totals["handed_over"], totals["returned"], totals["received"], totals["finished"])
+        if found != expected:
+            problems.append(
+                f"{transfer.number}: 台账与联单不符 / ledger disagrees: "
+                f"转出、退回、接收、利用处置 / handed over, returned, received, finished "
+                f"{_tonnes_text(found)}, 应为 / expected {_tonnes_text(expected)}"
+            )
+        linked = transfer.ledger_links.count()
+        entries = LedgerEntry.objects.filter(batch_code=transfer.number).count()
+        if linked != entries:
+            problems.append(
+                f"{transfer.number}: {entries}条台账记录中{linked}条关联联单 / "
+                f"{entries - linked} ledger entries not linked to the document"
+            )
+        broken = transfer_signatures_verify(transfer=transfer)
+        if broken is not None:
+            problems.append(
+                f"{transfer.number}: 签署记录{broken.seq}（{broken.label}）{broken.problem}"
+            )
+    return problems
