@@ -14,6 +14,7 @@ from pytest_django import DjangoAssertNumQueries, Settings
 from tests.access_support import FAST_HASHERS, persist_passwords
 from tests.conftest import World
 from tests.factories import make_enterprise, make_yard
+from xunhuan.audit.models import AuditEvent
 from xunhuan.compliance.models import Finding, FindingEvent, RuleSetting, RuleSettingChange
 from xunhuan.compliance.services import compliance_run
 from xunhuan.core.compliance.library import RULES
@@ -72,6 +73,7 @@ def state() -> list[Any]:
         FindingEvent.objects.count(),
         sorted(RuleSetting.objects.values_list("rule_id", "region_id", "is_enabled")),
         RuleSettingChange.objects.count(),
+        AuditEvent.objects.count(),
     ]
 
 
@@ -128,6 +130,12 @@ def test_acknowledge(world: World, found: dict[str, Finding], persona: str) -> N
         assert response.status_code == 200
         assert response.json()["status"] == "acknowledged"
         assert [e["to_status"] for e in response.json()["events"]] == ["open", "acknowledged"]
+        event = AuditEvent.objects.get(action="compliance.finding_acknowledged")
+        assert (event.actor, event.enterprise, event.after) == (
+            world.users[persona],
+            world.plant,
+            {"status": "acknowledged", "reason": "已安排整改 / on it"},
+        )
         return
     expected = 401 if persona == "anonymous" else 403 if "plant" in SEES[persona] else 404
     assert response.status_code == expected

@@ -12,6 +12,7 @@ import pytest
 
 from tests.factories import draft, make_enterprise, make_site, make_user, make_yard, seat
 from xunhuan.accounts.models import Role
+from xunhuan.audit.models import AuditEvent
 from xunhuan.compliance.models import Finding, FindingEvent, RuleSetting, RuleSettingChange
 from xunhuan.compliance.services import (
     compliance_run,
@@ -593,6 +594,11 @@ def test_nearest_setting_wins_and_changes_are_recorded() -> None:
         reason="本盟继续检查 / kept on here",
     )
     assert len(run("YARD-PERMANENT")) == 1
+    assert list(
+        AuditEvent.objects.filter(action="compliance.rule_setting_set")
+        .order_by("pk")
+        .values_list("object_id", "actor__username")
+    ) == [("YARD-PERMANENT@150000", "nmg"), ("YARD-PERMANENT@150600", "eeds")]
     history = list(
         RuleSettingChange.objects.order_by("pk").values_list(
             "region_id", "is_enabled", "previous_enabled", "changed_by__username"

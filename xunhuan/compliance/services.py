@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from xunhuan.accounts.models import WRITER_ROLES, Membership
 from xunhuan.accounts.selectors import regions_visible_to
+from xunhuan.audit.services import audit_record
 from xunhuan.compliance.models import (
     ComplianceRun,
     FacilityProfile,
@@ -322,6 +323,17 @@ def rule_setting_set(
     setting.params = overrides
     setting.updated_by = user if user.is_authenticated else None  # type: ignore[assignment]
     setting.save()
+    audit_record(
+        actor=user,
+        action="compliance.rule_setting_set",
+        object_type="compliance.RuleSetting",
+        object_id=f"{rule.rule_id}@{region_code}",
+        enterprise=None,
+        before=None
+        if previous_enabled is None
+        else {"is_enabled": previous_enabled, "params": previous_params},
+        after={"is_enabled": is_enabled, "params": overrides, "reason": text},
+    )
     RuleSettingChange.objects.create(
         rule_id=rule.rule_id,
         region_id=region_code,
@@ -344,6 +356,15 @@ def _transition(
             f"cannot move a finding from {finding.status} to {to_status}",
             field="status",
         )
+    audit_record(
+        actor=user,
+        action=f"compliance.finding_{to_status}",
+        object_type="compliance.Finding",
+        object_id=str(finding.public_id),
+        enterprise=finding.enterprise,
+        before={"status": finding.status, "reason": finding.status_reason},
+        after={"status": to_status, "reason": reason},
+    )
     FindingEvent.objects.create(
         finding=finding,
         from_status=finding.status,
@@ -428,7 +449,7 @@ PROFILE_FIELDS = (
 
 @transaction.atomic
 def facility_profile_set(
-    *, enterprise: Enterprise, site: Site | None = None, **values: Any
+    *, enterprise: Enterprise, site: Site | None = None, actor: User | None = None, **values: Any
 ) -> FacilityProfile:
     """Register or update the technical parameters of an enterprise's line or plant
     (``site``), or its enterprise-wide plans and 三同时 state (no ``site``)."""
@@ -442,8 +463,18 @@ def facility_profile_set(
     profile, _ = FacilityProfile.objects.select_for_update().get_or_create(
         enterprise=enterprise, site=site
     )
+    before = {name: str(getattr(profile, name)) for name in values}
     for name, value in values.items():
         setattr(profile, name, value)
     profile.full_clean(exclude=["enterprise", "site"], validate_unique=False)
     profile.save()
+    audit_record(
+        actor=actor,
+        action="compliance.facility_profile_set",
+        object_type="compliance.FacilityProfile",
+        object_id=str(profile.public_id),
+        enterprise=enterprise,
+        before=before,
+        after={name: str(value) for name, value in values.items()},
+    )
     return profile

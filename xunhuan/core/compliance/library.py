@@ -403,6 +403,50 @@ RULES: tuple[RuleDef, ...] = (
         "({count} entries).",
         params=(WINDOW,),
     ),
+    RuleDef(
+        "TRANSFER-OVERDUE",
+        "联单接收或利用处置逾期",
+        "transfer document overdue",
+        "危险废物转移管理办法（部令第23号，2021）第十八条：接收人5个工作日内确认接收（一般工业固废联单参照）",
+        "statute verified (domain data hazardous_transfer_rules.csv); applying it to general "
+        "waste documents is this platform's choice; due dates are the transfer app's",
+        Severity.MEDIUM,
+        "enterprise",
+        "联单{number}（{generator}→{receiver}）{step}期限{due}已过{days}天，当前状态：{status}。",
+        "Transfer {number} ({generator} → {receiver}): {step_en} was due {due}, {days} days "
+        "ago; status: {status_en}.",
+    ),
+    RuleDef(
+        "TRANSFER-DISPUTED",
+        "联单磅差久未确认",
+        "transfer weighing discrepancy left unsettled",
+        "转移联单磅差须双方签认后方可完成（本平台联单规则，见ADR 0020）",
+        "platform rule (transfers app)",
+        Severity.LOW,
+        "enterprise",
+        "联单{number}第{line}行申报{declared}吨、过磅{weighed}吨，磅差自{opened}起{days}天未经双方确认"
+        "（超过{max_days}天）。",
+        "Transfer {number} line {line}: declared {declared} t, weighed {weighed} t; the "
+        "discrepancy has been open {days} days since {opened} (more than {max_days}).",
+        params=(_int("max_days", 10, "允许天数", "days allowed", 1, 365),),
+    ),
+    RuleDef(
+        "TRANSFER-RECEIVER",
+        "接收单位无资质或超能力接收",
+        "receiver unqualified or beyond its registered capacity",
+        "固体废物污染环境防治法（2020）第三十七条：委托他人运输、利用、处置的，应当核实受托方的主体资格"
+        "和技术能力",
+        "statute, article number as recalled; capacity is the registry's annual capacity",
+        Severity.HIGH,
+        "enterprise",
+        "近{months}个月经联单接收{waste}{accepted}吨（{purpose}）：{problem}。",
+        "{accepted} t of {waste} received on transfer documents in the last {months} months "
+        "({purpose_en}): {problem_en}.",
+        params=(
+            _dec("limit_pct", "100", "能力占用上限（%）", "capacity limit (%)", "1", "200"),
+            WINDOW,
+        ),
+    ),
 )
 
 RULES_BY_ID: dict[str, RuleDef] = {rule.rule_id: rule for rule in RULES}
