@@ -73,8 +73,8 @@ class RunIn(Schema):
 
 
 class RunOut(Schema):
-    id: uuid.UUID = Field(..., alias="public_id")
-    region: str = Field(..., alias="region_id")
+    id: uuid.UUID
+    region: str
     period: dt.date
     scenario: uuid.UUID | None = None
     solver: str
@@ -194,8 +194,8 @@ def _run_out(request: HttpRequest, run: Run, regulated: frozenset[str] | None = 
         regulated = _regulated(request)
     totals = selectors.run_totals_visible(run=run, regulated=regulated)
     out = RunOut(
-        public_id=run.public_id,
-        region_id=run.region_id,
+        id=run.public_id,
+        region=run.region_id,
         period=run.period,
         scenario=run.scenario.public_id if run.scenario else None,
         solver=run.solver,

@@ -83,7 +83,7 @@ def listing_publish(
         raise ValidationFailed("数量须大于零 / quantity must be positive", field="quantity")
     if expires_on < today:
         raise ValidationFailed("有效期已过 / expiry date is in the past", field="expires_on")
-    return Listing.objects.create(
+    listing = Listing.objects.create(
         enterprise=enterprise,
         site=site,
         waste=waste,
@@ -93,6 +93,8 @@ def listing_publish(
         note=note,
         **(quality or {}),
     )
+    # Read back so quality values carry the column's scale (12.5 -> 12.50).
+    return Listing.objects.select_related("enterprise", "site", "waste").get(pk=listing.pk)
 
 
 def scenario_create(
