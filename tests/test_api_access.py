@@ -79,7 +79,8 @@ NOT_THE_REGULATOR = {
 }
 REGISTERING_REGULATORS = frozenset({"league_regulator", "province_regulator"})
 # Path prefixes whose operations are covered by their own access matrix.
-OWN_MATRICES = ("/api/transfers",)
+# (/api/exchange: tests/test_exchange_api.py)
+OWN_MATRICES = ("/api/transfers", "/api/exchange")
 
 
 @pytest.fixture(autouse=True)
