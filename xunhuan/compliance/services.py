@@ -163,6 +163,7 @@ def _record(
     }
     new: list[Finding] = []
     changed: list[Finding] = []
+    unchanged: list[int] = []
     events: list[FindingEvent] = []
     for hit in hits:
         fields = {
@@ -191,8 +192,15 @@ def _record(
                 )
             )
             continue
+        moved = finding.status == FindingStatus.RESOLVED or any(
+            getattr(finding, name) != value for name, value in fields.items() if name != "last_seen"
+        )
         for name, value in fields.items():
             setattr(finding, name, value)
+        if not moved:
+            # Same figures as last time: only last_seen moves (one UPDATE for all of them).
+            unchanged.append(finding.pk)
+            continue
         if finding.status == FindingStatus.RESOLVED:
             events.append(
                 FindingEvent(
@@ -211,6 +219,7 @@ def _record(
         Finding.objects.filter(rule_id=rule.rule_id, subject_key__in=[f.subject_key for f in new])
     )
     events += [FindingEvent(finding=f, to_status=FindingStatus.OPEN) for f in created]
+    Finding.objects.filter(pk__in=unchanged).update(last_seen=now)
     Finding.objects.bulk_update(
         changed,
         [*fields_updated(), "status", "status_reason", "status_changed_at"],
@@ -244,7 +253,7 @@ def _record(
     FindingEvent.objects.bulk_create(events, batch_size=1000)
     run.found += len(hits)
     run.created += len(new)
-    run.updated += len(changed)
+    run.updated += len(changed) + len(unchanged)
     run.resolved += len(resolved)
 
 
