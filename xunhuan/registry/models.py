@@ -121,7 +121,7 @@ class WasteCategory(models.Model):
 
     code = models.CharField(_("废物代码"), max_length=8, primary_key=True)
     name_zh = models.CharField(_("名称"), max_length=32)
-    name_en = models.CharField(_("英文名称"), max_length=64)
+    name_en = models.CharField(_("英文名称"), max_length=128)
     group = models.ForeignKey(
         WasteGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="categories"
     )

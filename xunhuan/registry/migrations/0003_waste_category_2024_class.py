@@ -29,6 +29,12 @@ class Migration(migrations.Migration):
     dependencies = [("registry", "0002_catalogue_data")]
 
     operations = [
+        # The tightened glosses are longer than the 2021 file's (SW11 is 70 characters).
+        migrations.AlterField(
+            model_name="wastecategory",
+            name="name_en",
+            field=models.CharField(max_length=128, verbose_name="英文名称"),
+        ),
         migrations.AddField(
             model_name="wastecategory",
             name="class_code_2024",
