@@ -22,8 +22,8 @@ from xunhuan.core.exchange.transport import (
     MODE_RAIL,
     MODE_ROAD,
     Tariff,
+    chord_km,
     fen,
-    great_circle_km,
     unit_vectors,
 )
 
@@ -137,15 +137,20 @@ def _nearest(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     k = min(k, int(receiver_rows.size))
-    targets = receiver_xyz[receiver_rows]
+    # float32 is plenty to rank neighbours (1e-7 on the unit sphere is under a metre)
+    # and halves the memory traffic of the dot products and the partition.
+    targets = receiver_xyz[receiver_rows].astype(np.float32)
+    lot_xyz32 = lot_xyz.astype(np.float32)
     step = max(1, _CHUNK_CELLS // int(receiver_rows.size))
     lots_out: list[I64] = []
     receivers_out: list[I64] = []
     for start in range(0, int(lot_rows.size), step):
         rows = lot_rows[start : start + step]
-        dots = lot_xyz[rows] @ targets.T
-        if k < dots.shape[1]:
-            best = np.argpartition(-dots, k - 1, axis=1)[:, :k]
+        dots = lot_xyz32[rows] @ targets.T
+        width = dots.shape[1]
+        if k < width:
+            # largest dot products = nearest; partition from the right, no negated copy
+            best = np.argpartition(dots, width - k, axis=1)[:, width - k :]
         else:
             best = np.broadcast_to(np.arange(dots.shape[1]), dots.shape)
         lots_out.append(np.repeat(rows, k))
@@ -154,13 +159,20 @@ def _nearest(
 
 
 def _quality_ok(lots: Lots, receivers: Receivers, lot: I64, receiver: I64) -> NDArray[np.bool_]:
-    quality = lots.quality[lot]
-    low = receivers.lot_min[receiver]
-    high = receivers.lot_max[receiver]
+    ok = np.ones(lot.shape[0], dtype=bool)
+    # Only arcs into receivers that set a limit need the comparison.
+    limited = ~np.all(np.isnan(receivers.lot_min) & np.isnan(receivers.lot_max), axis=1)
+    check = np.flatnonzero(limited[receiver])
+    if check.size == 0:
+        return ok
+    quality = lots.quality[lot[check]]
+    low = receivers.lot_min[receiver[check]]
+    high = receivers.lot_max[receiver[check]]
     # NaN comparisons are False, so an undeclared attribute fails a set limit.
     ok_low = np.isnan(low) | (quality >= low)
     ok_high = np.isnan(high) | (quality <= high)
-    return np.asarray(np.all(ok_low & ok_high, axis=1))
+    ok[check] = np.all(ok_low & ok_high, axis=1)
+    return ok
 
 
 def arcs_build(
@@ -203,19 +215,15 @@ def arcs_build(
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     r_lot, r_rec = cat(road_lot), cat(road_receiver)
-    road_km = float(tariff.road_circuity) * great_circle_km(
-        lp.lat[r_lot], lp.lon[r_lot], rp.lat[r_rec], rp.lon[r_rec]
-    )
+    road_km = float(tariff.road_circuity) * chord_km(lot_xyz[r_lot], receiver_xyz[r_rec])
     keep = (road_km <= float(tariff.road_max_km)) & _quality_ok(lots, receivers, r_lot, r_rec)
     r_lot, r_rec, road_km = r_lot[keep], r_rec[keep], road_km[keep]
     road_cost = road_km * fen(tariff.road_yuan_per_tkm)
 
     t_lot, t_rec = cat(rail_lot), cat(rail_receiver)
-    if t_lot.size:
+    if t_lot.size and term_xyz is not None:  # rail candidates exist only with terminals
         ti, tj = lp.terminal[t_lot], rp.terminal[t_rec]
-        line_km = float(tariff.rail_circuity) * great_circle_km(
-            terminals.lat[ti], terminals.lon[ti], terminals.lat[tj], terminals.lon[tj]
-        )
+        line_km = float(tariff.rail_circuity) * chord_km(term_xyz[ti], term_xyz[tj])
         dray_km = lp.drayage_km[t_lot] + rp.drayage_km[t_rec]
         keep = (
             (ti != tj)
