@@ -79,8 +79,8 @@ NOT_THE_REGULATOR = {
 }
 REGISTERING_REGULATORS = frozenset({"league_regulator", "province_regulator"})
 # Path prefixes whose operations are covered by their own access matrix.
-# (/api/exchange: tests/test_exchange_api.py)
-OWN_MATRICES = ("/api/transfers", "/api/exchange")
+# (/api/exchange: tests/test_exchange_api.py; /api/compliance: tests/test_compliance_api.py)
+OWN_MATRICES = ("/api/transfers", "/api/exchange", "/api/compliance")
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from pytest_django import DjangoAssertNumQueries, Settings
 from tests.access_support import FAST_HASHERS, persist_passwords
 from tests.conftest import World
 from tests.factories import make_enterprise, make_yard
+from xunhuan.api.api import api
 from xunhuan.audit.models import AuditEvent
 from xunhuan.compliance.models import Finding, FindingEvent, RuleSetting, RuleSettingChange
 from xunhuan.compliance.services import compliance_run
@@ -285,3 +286,26 @@ def test_findings_list_query_count(
     with django_assert_max_num_queries(6):
         response: TestResponse = client.get("/api/compliance/findings?limit=100")
     assert response.json()["count"] == n + 2
+
+
+def test_every_compliance_operation_is_in_this_matrix() -> None:
+    # tests/test_api_access.py leaves /api/compliance to this file: each operation
+    # below has its persona tests above.
+    schema = api.get_openapi_schema()
+    operations = {
+        (method.upper(), path)
+        for path, ops in schema["paths"].items()
+        for method in ops
+        if path.startswith("/api/compliance")
+    }
+    assert operations == {
+        ("GET", "/api/compliance/rules"),
+        ("PUT", "/api/compliance/rules/{rule_id}/settings/{region_code}"),
+        ("GET", "/api/compliance/rules/{rule_id}/settings/{region_code}/history"),
+        ("GET", "/api/compliance/findings"),
+        ("GET", "/api/compliance/findings/export.xlsx"),
+        ("GET", "/api/compliance/findings/{finding_id}"),
+        ("POST", "/api/compliance/findings/{finding_id}/acknowledge"),
+        ("POST", "/api/compliance/findings/{finding_id}/resolve"),
+        ("POST", "/api/compliance/findings/{finding_id}/waive"),
+    }
