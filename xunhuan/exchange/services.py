@@ -22,6 +22,7 @@ from xunhuan.core.exchange.network import (
     QUALITY_ATTRIBUTES,
     BlendLimit,
     Lots,
+    Network,
     Places,
     Receivers,
     Terminals,
@@ -216,6 +217,17 @@ def _explanation(mode: str, km: float, per_t: Decimal, rank: int, eligible: int)
     return f"{text} / {english}"
 
 
+@dataclass(frozen=True)
+class ExchangeProblem:
+    """A month's network as read from the database, ready for a solver."""
+
+    tariff: Tariff
+    lots: list[selectors.SupplyLot]
+    receivers: list[selectors.Receiver]
+    network: Network
+    notes: list[str]
+
+
 @transaction.atomic
 def exchange_run(
     *,
@@ -233,6 +245,41 @@ def exchange_run(
     adds or closes plants, opens rail links and sets the tariff. Flows maximize
     tonnes utilized, then minimize transport cost; the network solver is used
     unless a receiver sets a blend limit, which needs the HiGHS LP."""
+    problem = exchange_problem_read(
+        region=region,
+        period=period,
+        scenario=scenario,
+        drawdown_share=drawdown_share,
+        k_road=k_road,
+        k_rail=k_rail,
+    )
+    network = problem.network
+    solution: Solution = lp_solve(network) if network.blend_limits else network_solve(network)
+    return _run_store(
+        region=region,
+        period=period,
+        scenario=scenario,
+        created_by=created_by,
+        tariff=problem.tariff,
+        lots=problem.lots,
+        receivers=problem.receivers,
+        network_arcs=network.arcs,
+        solution=solution,
+        notes=[*problem.notes, *solution.notes],
+    )
+
+
+def exchange_problem_read(
+    *,
+    region: Region,
+    period: dt.date,
+    scenario: Scenario | None = None,
+    drawdown_share: Decimal = DEFAULT_DRAWDOWN_SHARE,
+    k_road: int = 40,
+    k_rail: int = 10,
+) -> ExchangeProblem:
+    """Read a month's supply, demand, quality and rail access, apply the scenario and
+    build the priced network (no solve, nothing written)."""
     if period.day != 1:
         raise ValidationFailed(
             "月份须为当月1日 / period must be a month's first day", field="period"
@@ -329,19 +376,8 @@ def exchange_run(
         k_rail=k_rail,
         blend_limits=tuple(blends),
     )
-    solution: Solution = lp_solve(network) if blends else network_solve(network)
-    notes.extend(solution.notes)
-    return _run_store(
-        region=region,
-        period=period,
-        scenario=scenario,
-        created_by=created_by,
-        tariff=tariff,
-        lots=lots,
-        receivers=receivers,
-        network_arcs=network.arcs,
-        solution=solution,
-        notes=notes,
+    return ExchangeProblem(
+        tariff=tariff, lots=lots, receivers=receivers, network=network, notes=notes
     )
 
 
