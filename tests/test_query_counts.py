@@ -206,12 +206,18 @@ def test_enterprise_page(
     add_entries(people, n)
     add_stock(people, n)
     client = people.client("owner")
-    # session, user, regulator regions, enterprise, stock, entries, chain head, chain rows
-    with django_assert_max_num_queries(8):
+    # The workspace (issue #5): session, user, regulator regions, enterprise, sites,
+    # streams, stock, latest entries, write seat. The chain badge is its own request.
+    with django_assert_max_num_queries(9):
         response: TestResponse = client.get(f"/enterprises/{people.plant.credit_code}/")
     assert response.status_code == 200
     html = response.content.decode()
-    # stock: the n sites plus boiler and yard; entries: 2n, of which the page shows 50
-    assert html.count('<td class="num">') == (n + 2) + min(2 * n, 50)
-    assert "台账哈希链完整" in html
-    assert "冲销" in html
+    # sites and stock: the n sites plus boiler and yard; one stream; entries: 2n, of
+    # which the workspace shows the latest 10 (the full history is /ledger/)
+    assert html.count('<td class="num">') == 2 * (n + 2) + 1 + min(2 * n, 10)
+    # session, user, regulator regions, enterprise, chain head, chain rows
+    with django_assert_max_num_queries(6):
+        badge = client.get(f"/enterprises/{people.plant.credit_code}/chain/")
+    assert "台账哈希链完整" in badge.content.decode()
+    history = client.get(f"/enterprises/{people.plant.credit_code}/ledger/")
+    assert "冲销" in history.content.decode()
