@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 
 from xunhuan.core.errors import NotFound
 from xunhuan.core.exchange.network import QUALITY_ATTRIBUTES
@@ -74,6 +74,39 @@ def _coordinate(site_value: Decimal | None, enterprise_value: Decimal | None) ->
     return float(value) if value is not None else NAN
 
 
+@dataclass(frozen=True)
+class _Place:
+    enterprise_id: int
+    lat: float
+    lon: float
+    region_path: str
+    name: str
+
+
+def _places(region: Region, kinds: tuple[str, ...]) -> dict[int, _Place]:
+    """Where each site of the region is (its coordinates, else its enterprise's).
+
+    Plain value rows: building 50,000 model instances with their enterprise and
+    region costs more than the rest of a run's read."""
+    rows = Site.objects.filter(
+        enterprise__region__path__startswith=region.path, kind__in=kinds
+    ).values_list(
+        "pk",
+        "enterprise_id",
+        "latitude",
+        "longitude",
+        "enterprise__latitude",
+        "enterprise__longitude",
+        "enterprise__region__path",
+        "enterprise__name",
+        "name",
+    )
+    return {
+        pk: _Place(e, _coordinate(lat, e_lat), _coordinate(lon, e_lon), path, f"{e_name} {name}")
+        for pk, e, lat, lon, e_lat, e_lon, path, e_name, name in rows
+    }
+
+
 def _quality(row: QualityDeclaration | Listing) -> Quality:
     return tuple(
         NAN if getattr(row, name) is None else float(getattr(row, name))
@@ -84,11 +117,15 @@ def _quality(row: QualityDeclaration | Listing) -> Quality:
 def _declared_quality(region: Region) -> dict[tuple[int, str], Quality]:
     """Latest declared quality per (enterprise, waste)."""
     latest: dict[tuple[int, str], Quality] = {}
-    rows = QualityDeclaration.objects.filter(
-        site__enterprise__region__path__startswith=region.path
-    ).annotate(enterprise_id=F("site__enterprise_id"))
-    for row in rows.order_by("declared_at", "pk"):
-        latest[(row.enterprise_id, row.waste_id)] = _quality(row)
+    rows = (
+        QualityDeclaration.objects.filter(site__enterprise__region__path__startswith=region.path)
+        .order_by("declared_at", "pk")
+        .values_list("site__enterprise_id", "waste_id", *QUALITY_ATTRIBUTES)
+    )
+    for enterprise_id, waste_id, *values in rows:
+        latest[(enterprise_id, waste_id)] = tuple(
+            NAN if value is None else float(value) for value in values
+        )
     return latest
 
 
@@ -126,7 +163,6 @@ def exchange_supply_read(
         .annotate(total=Sum("quantity"))
         .order_by()
     }
-    site_ids = {source for source, _total in generated.values()}
     stock = list(
         StockBalance.objects.filter(
             site__enterprise__region__path__startswith=region.path,
@@ -134,10 +170,7 @@ def exchange_supply_read(
             quantity__gt=0,
         ).values_list("site_id", "waste_id", "quantity")
     )
-    site_ids |= {site_id for site_id, _w, _q in stock}
-    place = {
-        s.pk: s for s in Site.objects.filter(pk__in=site_ids).select_related("enterprise__region")
-    }
+    place = _places(region, (SiteKind.PRODUCTION, SiteKind.STORAGE, SiteKind.UTILIZATION))
     lots: list[SupplyLot] = []
     for (enterprise_id, waste_id), (source_site, total) in sorted(generated.items()):
         surplus = total - used.get((enterprise_id, waste_id), Decimal(0))
@@ -151,9 +184,9 @@ def exchange_supply_read(
                 site_id=source_site,
                 waste_code=waste_id,
                 quantity_kg=tonnes_to_kg(surplus),
-                lat=_coordinate(located.latitude, located.enterprise.latitude),
-                lon=_coordinate(located.longitude, located.enterprise.longitude),
-                region_path=located.enterprise.region.path,
+                lat=located.lat,
+                lon=located.lon,
+                region_path=located.region_path,
                 quality=declared.get((enterprise_id, waste_id), NO_QUALITY),
             )
         )
@@ -169,9 +202,9 @@ def exchange_supply_read(
                 site_id=site_id,
                 waste_code=waste_id,
                 quantity_kg=tonnes_to_kg(drawable),
-                lat=_coordinate(located.latitude, located.enterprise.latitude),
-                lon=_coordinate(located.longitude, located.enterprise.longitude),
-                region_path=located.enterprise.region.path,
+                lat=located.lat,
+                lon=located.lon,
+                region_path=located.region_path,
                 quality=declared.get((located.enterprise_id, waste_id), NO_QUALITY),
             )
         )
@@ -227,12 +260,7 @@ def exchange_demand_read(*, region: Region, period: dt.date) -> list[Receiver]:
         .order_by()
     }
     rows = list(capacities)
-    place = {
-        s.pk: s
-        for s in Site.objects.filter(pk__in={r[0] for r in rows}).select_related(
-            "enterprise__region"
-        )
-    }
+    place = _places(region, (SiteKind.UTILIZATION,))
     receivers: list[Receiver] = []
     for site_id, waste_id, annual in rows:
         monthly_kg = tonnes_to_kg(annual) // 12
@@ -244,12 +272,12 @@ def exchange_demand_read(*, region: Region, period: dt.date) -> list[Receiver]:
             Receiver(
                 enterprise_id=site.enterprise_id,
                 site_id=site_id,
-                name=f"{site.enterprise.name} {site.name}",
+                name=site.name,
                 waste_code=waste_id,
                 capacity_kg=spare,
-                lat=_coordinate(site.latitude, site.enterprise.latitude),
-                lon=_coordinate(site.longitude, site.enterprise.longitude),
-                region_path=site.enterprise.region.path,
+                lat=site.lat,
+                lon=site.lon,
+                region_path=site.region_path,
             )
         )
     return receivers
@@ -259,10 +287,14 @@ def quality_limits_for(*, site_ids: set[int]) -> list[QualityLimit]:
     return list(QualityLimit.objects.filter(site_id__in=site_ids).order_by("pk"))
 
 
-def rail_links_for(*, site_ids: set[int]) -> list[RailLink]:
-    return list(
-        RailLink.objects.filter(site_id__in=site_ids, is_active=True).select_related("terminal")
+def rail_links_for(*, region: Region) -> list[tuple[int, int, float, float, float]]:
+    """Active rail links of the region's sites: (site, terminal, lat, lon, drayage km)."""
+    rows = RailLink.objects.filter(
+        site__enterprise__region__path__startswith=region.path, is_active=True
+    ).values_list(
+        "site_id", "terminal_id", "terminal__latitude", "terminal__longitude", "drayage_km"
     )
+    return [(s, t, float(lat), float(lon), float(km)) for s, t, lat, lon, km in rows]
 
 
 def runs_visible(*, enterprises: QuerySet[Enterprise], regions: QuerySet[Region]) -> QuerySet[Run]:

@@ -38,7 +38,6 @@ from xunhuan.exchange.models import (
     Listing,
     Mode,
     ProposedFlow,
-    RailTerminal,
     Run,
     Scenario,
     ScenarioChange,
@@ -320,22 +319,25 @@ def exchange_problem_read(
             f"无坐标未参与：供应{len(lots_all) - len(lots)}，"
             f"接收{len(receivers_all) - len(receivers)} / without coordinates, left out"
         )
-    site_ids = {lot.site_id for lot in lots} | {r.site_id for r in receivers if r.site_id}
     terminal_index: dict[int, int] = {}
-    terminal_rows: list[RailTerminal] = []
+    terminal_lat: list[float] = []
+    terminal_lon: list[float] = []
     rail: dict[int, tuple[int, float]] = {}
 
-    def terminal_of(terminal: RailTerminal) -> int:
-        if terminal.pk not in terminal_index:
-            terminal_index[terminal.pk] = len(terminal_rows)
-            terminal_rows.append(terminal)
-        return terminal_index[terminal.pk]
+    def terminal_of(terminal_id: int, lat: float, lon: float) -> int:
+        if terminal_id not in terminal_index:
+            terminal_index[terminal_id] = len(terminal_lat)
+            terminal_lat.append(lat)
+            terminal_lon.append(lon)
+        return terminal_index[terminal_id]
 
-    for link in selectors.rail_links_for(site_ids=site_ids):
-        rail[link.site_id] = (terminal_of(link.terminal), float(link.drayage_km))
+    for site_id, terminal_id, lat, lon, drayage in selectors.rail_links_for(region=region):
+        rail[site_id] = (terminal_of(terminal_id, lat, lon), drayage)
     for change in changes:
         if change.kind == ChangeKind.OPEN_RAIL_LINK and change.site_id and change.terminal:
-            rail[change.site_id] = (terminal_of(change.terminal), float(change.drayage_km or 0))
+            t = change.terminal
+            index = terminal_of(t.pk, float(t.latitude), float(t.longitude))
+            rail[change.site_id] = (index, float(change.drayage_km or 0))
     wastes = sorted({lot.waste_code for lot in lots} | {r.waste_code for r in receivers})
     waste_index = {code: i for i, code in enumerate(wastes)}
     n_q = len(QUALITY_ATTRIBUTES)
@@ -343,7 +345,8 @@ def exchange_problem_read(
     lot_max = np.full((len(receivers), n_q), np.nan)
     blends: list[BlendLimit] = []
     receiver_at = {(r.site_id, r.waste_code): i for i, r in enumerate(receivers) if r.site_id}
-    for limit in selectors.quality_limits_for(site_ids=site_ids):
+    # limits only matter at receivers (a few thousand sites at most)
+    for limit in selectors.quality_limits_for(site_ids={r.site_id for r in receivers if r.site_id}):
         row = receiver_at.get((limit.site_id, limit.waste_id))
         if row is None:
             continue
@@ -368,8 +371,8 @@ def exchange_problem_read(
             lot_max=lot_max,
         ),
         terminals=Terminals(
-            lat=np.array([float(t.latitude) for t in terminal_rows], dtype=np.float64),
-            lon=np.array([float(t.longitude) for t in terminal_rows], dtype=np.float64),
+            lat=np.array(terminal_lat, dtype=np.float64),
+            lon=np.array(terminal_lon, dtype=np.float64),
         ),
         tariff=tariff,
         k_road=k_road,
