@@ -16,7 +16,13 @@ from tests.conftest import World
 from tests.factories import make_enterprise, make_yard
 from xunhuan.api.api import api
 from xunhuan.audit.models import AuditEvent
-from xunhuan.compliance.models import Finding, FindingEvent, RuleSetting, RuleSettingChange
+from xunhuan.compliance.models import (
+    FacilityProfile,
+    Finding,
+    FindingEvent,
+    RuleSetting,
+    RuleSettingChange,
+)
 from xunhuan.compliance.services import compliance_run
 from xunhuan.core.compliance.library import RULES
 from xunhuan.registry.models import Region
@@ -308,4 +314,65 @@ def test_every_compliance_operation_is_in_this_matrix() -> None:
         ("POST", "/api/compliance/findings/{finding_id}/acknowledge"),
         ("POST", "/api/compliance/findings/{finding_id}/resolve"),
         ("POST", "/api/compliance/findings/{finding_id}/waive"),
+        ("GET", "/api/compliance/enterprises/{credit_code}/profiles"),
+        ("PUT", "/api/compliance/enterprises/{credit_code}/profiles"),
     }
+
+
+PROFILE_WRITERS = {"owner", "colleague", "league_regulator", "province_regulator"}
+
+
+def profiles() -> list[Any]:
+    return sorted(
+        FacilityProfile.objects.values_list(
+            "enterprise_id",
+            "site_id",
+            "is_new_project",
+            "has_fgd_gypsum_plan",
+            "potline_current_ka",
+        )
+    )
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, "anonymous"])
+def test_profiles_put(world: World, found: dict[str, Finding], persona: str) -> None:
+    before = (state(), profiles())
+    url = f"/api/compliance/enterprises/{world.plant.credit_code}/profiles"
+    response: TestResponse = world.client(persona).put(
+        url, {"is_new_project": True, "has_fly_ash_plan": True}, content_type="application/json"
+    )
+    if persona in PROFILE_WRITERS:
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["site"], body["is_new_project"], body["has_fgd_gypsum_plan"]) == (
+            None,
+            True,
+            False,
+        )
+        # The parameters are what the next run checks: a new plant without a gypsum plan.
+        compliance_run(rule_ids=["COAL-POWER-PLANS"], as_of=AS_OF)
+        assert Finding.objects.get(rule_id="COAL-POWER-PLANS").enterprise == world.plant
+        return
+    expected = 401 if persona == "anonymous" else 403 if "plant" in SEES[persona] else 404
+    assert response.status_code == expected
+    assert (state(), profiles()) == before
+
+
+def test_profile_of_a_line_and_its_refusals(world: World, found: dict[str, Finding]) -> None:
+    client = world.client("owner")
+    url = f"/api/compliance/enterprises/{world.plant.credit_code}/profiles"
+    line: TestResponse = client.put(
+        url + "?site=BOILER1", {"potline_current_ka": "420.5"}, content_type="application/json"
+    )
+    assert (line.status_code, line.json()["site"], line.json()["potline_current_ka"]) == (
+        200,
+        "BOILER1",
+        "420.5",
+    )
+    unknown: TestResponse = client.put(url + "?site=NOPE", {}, content_type="application/json")
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "site")
+    bad: TestResponse = client.put(url, {"metal": "gold"}, content_type="application/json")
+    assert (bad.status_code, bad.json()["field"]) == (422, "metal")
+    listed = client.get(url).json()
+    assert [(p["site"], p["potline_current_ka"]) for p in listed] == [("BOILER1", "420.5")]
+    assert world.client("outsider").get(url).status_code == 404

@@ -4,6 +4,7 @@ its Excel export. No logic here: access through selectors, writes through servic
 # No ``from __future__ import annotations``: see the note in ``api.py`` (ninja #1424).
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -11,10 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from xunhuan.accounts.selectors import enterprises_visible_to
 from xunhuan.compliance import selectors
 from xunhuan.compliance.exports import findings_export_xlsx
-from xunhuan.compliance.models import Finding, RuleSetting, RuleSettingChange
+from xunhuan.compliance.models import FacilityProfile, Finding, RuleSetting, RuleSettingChange
 from xunhuan.compliance.services import (
+    facility_profile_declare,
     finding_acknowledge,
     finding_resolve,
     finding_waive,
@@ -23,7 +26,7 @@ from xunhuan.compliance.services import (
 from xunhuan.core.compliance.library import RULES_BY_ID
 from xunhuan.core.compliance.params import params_as_text
 from xunhuan.core.errors import NotFound
-from xunhuan.registry.models import Region
+from xunhuan.registry.models import Enterprise, Region
 
 router = Router(tags=["合规 compliance"])
 
@@ -264,3 +267,56 @@ def findings_waive(request: HttpRequest, finding_id: uuid.UUID, body: ReasonIn) 
         user=request.user, finding=_finding(request, finding_id), reason=body.reason
     )
     return _detail(finding)
+
+
+class ProfileIn(Schema):
+    """Only the fields sent are changed."""
+
+    is_new_project: bool | None = None
+    potline_current_ka: Decimal | None = None
+    ac_kwh_per_t_liquid: Decimal | None = None
+    ac_kwh_per_t_ingot: Decimal | None = None
+    current_efficiency_pct: Decimal | None = None
+    metal: str | None = None
+    line_capacity_t: Decimal | None = None
+    beneficiation_t_per_day: Decimal | None = None
+    ore_self_supply_pct: Decimal | None = None
+    has_gangue_plan: bool | None = None
+    has_fly_ash_plan: bool | None = None
+    has_fgd_gypsum_plan: bool | None = None
+    utilization_designed: bool | None = None
+    utilization_built: bool | None = None
+    utilization_in_operation: bool | None = None
+
+
+class ProfileOut(ProfileIn):
+    id: uuid.UUID = Field(..., alias="public_id")
+    enterprise: str = Field(..., alias="enterprise.credit_code")
+    site: str | None = Field(None, alias="site.code")
+    updated_at: dt.datetime
+
+
+def _enterprise(request: HttpRequest, credit_code: str) -> Enterprise:
+    enterprise = enterprises_visible_to(request.user).filter(credit_code=credit_code).first()
+    if enterprise is None:
+        raise NotFound("单位不存在或无权查看 / enterprise not found", field="credit_code")
+    return enterprise
+
+
+@router.get("/enterprises/{credit_code}/profiles", response=list[ProfileOut])
+def profiles_list(request: HttpRequest, credit_code: str) -> QuerySet[FacilityProfile]:
+    """The technical parameters the norms are checked against (lines and enterprise-wide)."""
+    return selectors.facility_profiles_list(enterprise_id=_enterprise(request, credit_code).pk)
+
+
+@router.put("/enterprises/{credit_code}/profiles", response=ProfileOut)
+def profiles_put(
+    request: HttpRequest, credit_code: str, body: ProfileIn, site: str | None = None
+) -> FacilityProfile:
+    """Declare parameters of a line (``?site=CODE``) or enterprise-wide (no ``site``)."""
+    return facility_profile_declare(
+        user=request.user,
+        enterprise=_enterprise(request, credit_code),
+        site_code=site,
+        values=body.model_dump(exclude_none=True),
+    )

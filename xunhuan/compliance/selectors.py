@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from xunhuan.accounts.models import Membership
 from xunhuan.accounts.selectors import regions_regulated_by, regions_visible_to
 from xunhuan.compliance.models import (
+    FacilityProfile,
     Finding,
     FindingEvent,
     FindingStatus,
@@ -133,4 +134,12 @@ def region_regulated(*, user: User, code: str) -> Region:
 def rule_setting_history(*, rule_id: str, region: Region) -> QuerySet[RuleSettingChange]:
     return RuleSettingChange.objects.filter(rule_id=rule_id, region=region).order_by(
         "-changed_at", "-pk"
+    )
+
+
+def facility_profiles_list(*, enterprise_id: int) -> QuerySet[FacilityProfile]:
+    return (
+        FacilityProfile.objects.filter(enterprise_id=enterprise_id)
+        .select_related("enterprise", "site")
+        .order_by("site__code", "pk")
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -475,7 +476,11 @@ def facility_profile_set(
     before = {name: str(getattr(profile, name)) for name in values}
     for name, value in values.items():
         setattr(profile, name, value)
-    profile.full_clean(exclude=["enterprise", "site"], validate_unique=False)
+    try:
+        profile.full_clean(exclude=["enterprise", "site"], validate_unique=False)
+    except DjangoValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(f"{field}: {'; '.join(messages)}", field=field) from exc
     profile.save()
     audit_record(
         actor=actor,
@@ -487,3 +492,20 @@ def facility_profile_set(
         after={name: str(value) for name, value in values.items()},
     )
     return profile
+
+
+def facility_profile_declare(
+    *, user: User, enterprise: Enterprise, site_code: str | None, values: Mapping[str, Any]
+) -> FacilityProfile:
+    """An enterprise writer (declaring its own parameters) or the enterprise's regulator
+    sets the technical parameters of a line (``site_code``) or the enterprise-wide ones."""
+    if not (_writes_for(user, enterprise.pk) or _regulates(user, enterprise.region_id)):
+        raise PermissionDenied(
+            "无权填报该单位参数 / no right to declare this enterprise's parameters"
+        )
+    site = None
+    if site_code:
+        site = Site.objects.filter(enterprise=enterprise, code=site_code).first()
+        if site is None:
+            raise ValidationFailed(f"本单位无此设施编码：{site_code} / unknown site", field="site")
+    return facility_profile_set(enterprise=enterprise, site=site, actor=user, **values)
