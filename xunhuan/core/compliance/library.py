@@ -224,8 +224,10 @@ RULES: tuple[RuleDef, ...] = (
         "new electrolytic aluminium potline below the norm",
         f"{SEED_004}：新建及改造电解铝≥400kA预焙槽，铝液交流电耗≤12750kWh/t、铝锭≤13200kWh/t，"
         "电流效率≥93%",
-        "seed text; looks like the 2013-era national new-project thresholds, not checked "
-        "against a national text",
+        "seed text; matches the 准入值 (entry values) of GB 21346-2013 (铝液交流电耗≤12750, "
+        "铝锭综合交流电耗≤13200 kWh/t) per a repost of that standard's foreword "
+        "(http://szlhsb.com/infoDetails/87/15792279); GB 21346-2013 was replaced by "
+        "GB 21346-2022 on 2024-01-01",
         Severity.MEDIUM,
         "enterprise",
         "新建/改造电解铝生产线{site}：{breaches}。",
