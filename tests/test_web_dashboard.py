@@ -108,6 +108,9 @@ def test_province_sees_both_leagues_with_the_statistics_figures(seeded: Seeded) 
         expected[1].values["generated"],
     ]
     assert str(rows[0].values["generated"]) == "77.777"
+    # Thousands of enterprises at province level: listed from the league down, and in the CSV.
+    assert page.context["by_enterprise"] is False
+    assert "准格尔测试电厂" not in page.content.decode()
 
 
 def test_park_drill_down_lists_the_park_enterprises(seeded: Seeded) -> None:

@@ -104,8 +104,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     children = (
         stats_table(scope=scope, by=[child_dim], region=region, year=year) if park is None else []
     )
-    enterprises = stats_table(
-        scope=scope, by=["enterprise"], region=region, year=year, park_id=park_id
+    export = request.GET.get("export")
+    # Enterprise rows read the per-enterprise cells, not the region rollup: a province
+    # has thousands, so they are listed from the league down (drill-down), and the
+    # province's full list is the CSV export.
+    by_enterprise = region.level not in ("national", "province") or export == "enterprises"
+    enterprises = (
+        stats_table(scope=scope, by=["enterprise"], region=region, year=year, park_id=park_id)
+        if by_enterprise
+        else []
     )
     enterprises.sort(key=lambda r: -r.values["generated"])
     months = (
@@ -132,7 +139,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             today=today_in_shanghai(),
         )[:HOT_SPOTS]
     )
-    export = request.GET.get("export")
     if export in TABLES:
         return _export(
             export, region, year, children, months, groups, routes, enterprises, targets, ranking
@@ -153,6 +159,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "children": [(r, _hue(r.utilization_rate)) for r in children],
         "enterprises": [(r, credit_codes.get(r.keys["enterprise"])) for r in enterprises[:100]],
         "enterprise_count": len(enterprises),
+        "by_enterprise": by_enterprise,
         "months": months,
         "groups": groups,
         "routes": routes,
