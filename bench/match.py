@@ -103,6 +103,12 @@ def instance(n_lots: int, n_receivers: int, seed: int = 6) -> tuple[Lots, Receiv
 
 
 def _peak_mb() -> float:
+    """This process's resident high-water mark. VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss over fork and exec, so a child would report its parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
