@@ -337,3 +337,30 @@ def test_cli_table_and_export(
     assert target.read_bytes()[:2] == b"PK"
     with pytest.raises(CommandError):
         call_command("stats", "--region", "999999")
+
+
+# Every statistics operation and the tests above that prove who may use it
+# (tests/test_api_access.py leaves /api/statistics to this file).
+ACCESS_TESTED = {
+    ("GET", "/api/statistics/indicators"): "test_indicators_show_only_what_the_user_may_see",
+    ("GET", "/api/statistics/indicators/export"): "test_export_outsider_gets_an_empty_table",
+    ("GET", "/api/statistics/targets"): "test_targets_only_for_the_regions_regulator",
+    ("POST", "/api/statistics/targets"): "test_denied_target_write_changes_nothing",
+    ("GET", "/api/statistics/assessment"): "test_assessment_access",
+    ("GET", "/api/statistics/published"): "test_denied_published_write_changes_nothing",
+    ("POST", "/api/statistics/published"): "test_denied_published_write_changes_nothing",
+}
+
+
+def test_every_statistics_operation_has_an_access_test() -> None:
+    from xunhuan.api.api import api
+
+    schema = api.get_openapi_schema()
+    operations = {
+        (method.upper(), path)
+        for path, ops in schema["paths"].items()
+        for method in ops
+        if path.startswith("/api/statistics")
+    }
+    assert operations == set(ACCESS_TESTED)
+    assert all(name in globals() for name in ACCESS_TESTED.values())
