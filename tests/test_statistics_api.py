@@ -236,6 +236,26 @@ def test_assessment_access(story: World) -> None:
     assert get(story, "anonymous", "/assessment?region=150600&year=2025").status_code == 401
 
 
+def test_assessment_export(story: World) -> None:
+    from openpyxl import load_workbook
+
+    path = "/assessment/export?region=150600&year=2025"
+    response = get(story, "league_regulator", path)
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("名次", "行政区划代码", "地区", "综合利用率（%）")
+    ranked = [r for r in rows[1:] if r[0] == 1]
+    assert [(r[1], r[2], Decimal(str(r[3]))) for r in ranked] == [
+        ("150622", "准格尔旗", Decimal("66.67"))
+    ]
+    for persona, status in (("other_league_regulator", 404), ("owner", 404), ("anonymous", 401)):
+        denied = get(story, persona, path)
+        assert denied.status_code == status
+        assert b"150622" not in denied.content
+
+
 def test_published_figures_beside_the_ledger(story: World) -> None:
     response = post(
         story,
@@ -347,6 +367,7 @@ ACCESS_TESTED = {
     ("GET", "/api/statistics/targets"): "test_targets_only_for_the_regions_regulator",
     ("POST", "/api/statistics/targets"): "test_denied_target_write_changes_nothing",
     ("GET", "/api/statistics/assessment"): "test_assessment_access",
+    ("GET", "/api/statistics/assessment/export"): "test_assessment_export",
     ("GET", "/api/statistics/published"): "test_denied_published_write_changes_nothing",
     ("POST", "/api/statistics/published"): "test_denied_published_write_changes_nothing",
 }

@@ -242,10 +242,7 @@ class AssessmentFilters(Schema):
     weight_stock_reduction: Decimal = Decimal("0.2")
 
 
-@router.get("/assessment", response=list[AssessmentOut])
-def assessment(request: HttpRequest, filters: Query[AssessmentFilters]) -> list[dict[str, Any]]:
-    """年度考核：下一级行政区按综合利用率、提升幅度、库存削减评分排名（权重可调）/
-    the year's assessment of the leagues of a province or the counties of a league."""
+def _assessment_rows(request: HttpRequest, filters: AssessmentFilters) -> list[dict[str, Any]]:
     place = _regulated_region(request, filters.region)
     rows = selectors.assessment_table(
         scope=selectors.stat_scope(_user(request)),
@@ -274,6 +271,55 @@ def assessment(request: HttpRequest, filters: Query[AssessmentFilters]) -> list[
         }
         for r in rows
     ]
+
+
+@router.get("/assessment", response=list[AssessmentOut])
+def assessment(request: HttpRequest, filters: Query[AssessmentFilters]) -> list[dict[str, Any]]:
+    """年度考核：下一级行政区按综合利用率、提升幅度、库存削减评分排名（权重可调）/
+    the year's assessment of the leagues of a province or the counties of a league."""
+    return _assessment_rows(request, filters)
+
+
+ASSESSMENT_HEADERS = {
+    "rank": "名次",
+    "region": "行政区划代码",
+    "name": "地区",
+    "utilization_rate": "综合利用率（%）",
+    "rate_before": "上年综合利用率（%）",
+    "improvement": "提升（百分点）",
+    "stock_start": "年初库存（吨）",
+    "stock_end": "年末库存（吨）",
+    "stock_reduction": "库存削减率（%）",
+    "score_rate": "利用率得分",
+    "score_improvement": "提升得分",
+    "score_stock_reduction": "库存削减得分",
+    "score": "综合得分",
+}
+
+
+@router.get("/assessment/export")
+def assessment_export(
+    request: HttpRequest, filters: Query[AssessmentFilters], format: str = "xlsx"
+) -> HttpResponse:
+    """年度考核表导出（Excel 中文表头、CSV、Parquet）/ the assessment table as a file."""
+    if format not in FORMATS:
+        raise ValidationFailed(f"格式须为 {', '.join(FORMATS)} / unknown format", field="format")
+    rows = []
+    for row in _assessment_rows(request, filters):
+        scores = row.pop("scores")
+        score = row.pop("score")
+        rows.append({**row, **{f"score_{k}": v for k, v in scores.items()}, "score": score})
+    body = table_export(
+        rows=rows,
+        headers=ASSESSMENT_HEADERS,
+        fmt=format,
+        title=f"{filters.year}年考核",
+        columns=list(ASSESSMENT_HEADERS),
+    )
+    response = HttpResponse(body, content_type=CONTENT_TYPES[format])
+    name = f"xunhuan-assessment-{filters.region}-{filters.year}.{format}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 class PublishedIn(Schema):
