@@ -51,7 +51,9 @@ demo: setup
 	$(PY) manage.py collectstatic --no-input -v0
 	$(PY) manage.py ledger_verify
 	@echo "Serving http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
-	$(PY) manage.py runserver --insecure $(HOST):$(PORT)
+	@# The job worker (large workbook imports, compliance runs) lives as long as the server.
+	$(PY) manage.py jobs_work & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(PY) manage.py runserver --insecure $(HOST):$(PORT)
 
 run: setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
@@ -77,8 +79,13 @@ test: lint typecheck browser-deps
 	$(MAKE) pytest-sqlite
 	$(MAKE) pytest-postgres
 
+# Every benchmark at its default sizes (long: 10M-row runs; see README for smaller ones).
 bench: setup
 	$(PY) bench/ingest.py
+	$(PY) bench/stats.py
+	$(PY) bench/match.py
+	$(PY) bench/compliance.py
+	$(PY) bench/web.py
 
 clean:
 	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .hypothesis test-output
