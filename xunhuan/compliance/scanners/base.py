@@ -1,0 +1,127 @@
+"""What every scanner shares: the ``Hit`` and ``Scope`` types, the registry of scanners
+and the aggregate queries several rules read (generation and utilization in a window)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+
+from xunhuan.core.compliance.library import RuleDef
+from xunhuan.core.compliance.params import ParamValue
+from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose
+from xunhuan.registry.models import Enterprise, SiteKind
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Hit:
+    """One rule firing on one subject, with the figures its explanation needs."""
+
+    subject_key: str
+    region_id: str
+    period_start: dt.date
+    period_end: dt.date
+    values: dict[str, Any]
+    enterprise_id: int | None = None
+    site_id: int | None = None
+    park_id: int | None = None
+    waste_id: str | None = None
+    measured: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scope:
+    rule: RuleDef
+    enterprises: QuerySet[Enterprise]
+    params: Mapping[str, ParamValue]
+    as_of: dt.date
+
+    def dec(self, name: str) -> Decimal:
+        value = self.params[name]
+        return value if isinstance(value, Decimal) else Decimal(int(value))
+
+    def window(self, months: int | None = None) -> tuple[dt.date, dt.date]:
+        """The last ``months`` whole calendar months up to ``as_of`` (default: the
+        rule's ``months`` parameter)."""
+        count = months if months is not None else int(self.params["months"])
+        first = self.as_of.replace(day=1)
+        for _ in range(count - 1):
+            first = (first - dt.timedelta(days=1)).replace(day=1)
+        return first, self.as_of
+
+    def entries(self) -> QuerySet[LedgerEntry]:
+        rows = LedgerEntry.objects.filter(enterprise__in=self.enterprises)
+        if self.rule.waste_codes:
+            rows = rows.filter(waste_id__in=self.rule.waste_codes)
+        return rows
+
+
+Scanner = Callable[[Scope], list[Hit]]
+SCANNERS: dict[str, Scanner] = {}
+
+
+def scanner(rule_id: str) -> Callable[[Scanner], Scanner]:
+    def register(function: Scanner) -> Scanner:
+        SCANNERS[rule_id] = function
+        return function
+
+    return register
+
+
+def site_label(row: Mapping[str, Any], prefix: str = "site__") -> str:
+    return f"{row[prefix + 'name']}（{row[prefix + 'code']}）"
+
+
+def measured_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """Measured values as text for the JSON column (no floats on the way)."""
+    return {key: str(value) for key, value in values.items() if isinstance(value, Decimal | int)}
+
+
+# Utilization by the generator: its own use (at any site, from the yard too) and what it
+# handed over for utilization. Receivers' use of what they received happens at their
+# utilization facilities and is not the generator's.
+UTILIZED = (
+    Q(kind=EntryKind.SELF_UTILIZED) | Q(kind=EntryKind.HANDED_OVER, purpose=Purpose.UTILIZATION)
+) & ~Q(site__kind=SiteKind.UTILIZATION)
+
+
+def generated_and_utilized(scope: Scope) -> list[dict[str, Any]]:
+    start, end = scope.window()
+    return list(
+        scope.entries()
+        .filter(occurred_on__range=(start, end))
+        .values(
+            "enterprise_id",
+            "enterprise__region_id",
+            "enterprise__name",
+            "waste_id",
+            "waste__name_zh",
+        )
+        .annotate(
+            generated=Sum("quantity", filter=Q(kind=EntryKind.GENERATED)),
+            utilized=Sum("quantity", filter=UTILIZED),
+        )
+        .order_by("enterprise_id", "waste_id")
+    )
+
+
+def generated_by_waste(scope: Scope) -> dict[tuple[int, str], Decimal]:
+    start, end = scope.window()
+    rows = (
+        scope.entries()
+        .filter(kind=EntryKind.GENERATED, occurred_on__range=(start, end))
+        .values("enterprise_id", "waste_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    )
+    return {(row["enterprise_id"], row["waste_id"]): row["total"] or ZERO for row in rows}
+
+
+def hit_measured(hit: Hit) -> dict[str, str]:
+    return {**measured_values(hit.values), **hit.measured}
