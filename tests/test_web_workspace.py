@@ -510,6 +510,19 @@ def test_chinese_by_default_with_an_english_switch(seeded: Seeded) -> None:
     assert "Ledger hash chain intact" in client.get(base(seeded) + "chain/").content.decode()
 
 
+def test_an_english_browser_still_gets_chinese_until_the_user_switches(seeded: Seeded) -> None:
+    client = seeded.world.client("owner")
+    url = base(seeded) + "ledger/"
+    html = client.get(url, headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert ">台账记录</a>" in html
+    client.post("/i18n/setlang/", {"language": "en", "next": url})
+    html = client.get(url, headers={"Accept-Language": "zh-CN,zh;q=0.9"}).content.decode()
+    assert '<html lang="en">' in html
+    client.cookies["django_language"] = "fr"  # not offered: back to Chinese
+    assert '<html lang="zh-hans">' in client.get(url).content.decode()
+
+
 def test_a_failed_import_job_stops_the_progress_bar_and_says_why(
     seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
