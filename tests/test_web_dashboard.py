@@ -11,12 +11,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from tests.access_support import FAST_HASHERS, PERSONAS, Seeded, seed
 from tests.conftest import World
 from tests.factories import draft, make_enterprise, make_site
+from xunhuan.ledger.models import StockBalance
 from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.registry.models import Park, Region
 from xunhuan.statistics.selectors import stat_scope, stats_table
@@ -108,6 +110,10 @@ def test_province_sees_both_leagues_with_the_statistics_figures(seeded: Seeded) 
         expected[1].values["generated"],
     ]
     assert str(rows[0].values["generated"]) == "77.777"
+    # The year's total is a flow table; its stock on hand is the leagues' together.
+    total = page.context["total"]
+    assert total.stock_on_hand == sum(r.stock_on_hand or Decimal(0) for r in expected)
+    assert total.stock_on_hand == StockBalance.objects.aggregate(t=Sum("quantity"))["t"]
     # Thousands of enterprises at province level: listed from the league down, and in the CSV.
     assert page.context["by_enterprise"] is False
     assert "准格尔测试电厂" not in page.content.decode()

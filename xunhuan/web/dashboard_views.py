@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +76,16 @@ def _csv(rows: list[dict[str, Any]], filename: str) -> HttpResponse:
     response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
+
+
+def _with_stock(total: StatRow, parts: Sequence[StatRow]) -> StatRow:
+    """The year's total with its stock on hand: a time grouping carries no stock (it is
+    a balance, not a flow), so it is the sum over the parts that cover the region."""
+    if total.stock_on_hand is not None or not parts:
+        return total
+    return replace(
+        total, stock_on_hand=sum((r.stock_on_hand or Decimal(0) for r in parts), Decimal(0))
+    )
 
 
 @login_required
@@ -154,7 +164,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "park": park,
         "year": year,
         "years": years,
-        "total": total[0] if total else None,
+        "total": _with_stock(total[0], children or enterprises) if total else None,
         "child_dim": child_dim,
         "children": [(r, _hue(r.utilization_rate)) for r in children],
         "enterprises": [(r, credit_codes.get(r.keys["enterprise"])) for r in enterprises[:100]],
