@@ -58,15 +58,17 @@ def ledger_entries_ingest(
         first_seq = tail.seq + 1
         # Rows are encoded and hashed as they stream into COPY, so on PostgreSQL the
         # server stores one chunk while Python hashes the next.
-        _write_rows(
-            _chain_rows(
+        rows_insert(
+            table=LedgerEntry._meta.db_table,
+            columns=INSERT_COLUMNS,
+            rows=_chain_rows(
                 enterprise_id=enterprise.pk,
                 tail=tail,
                 drafts=checked,
                 moment=moment,
                 recorded_by_id=recorded_by_id,
                 import_batch_id=import_batch.pk if import_batch is not None else None,
-            )
+            ),
         )
         head.last_seq, head.last_hash = tail.seq, tail.hash
         for (site_id, waste_id), delta in sorted(deltas.items()):
@@ -246,20 +248,20 @@ def _chain_rows(
         tail.seq, tail.hash = seq, prev
 
 
-def _write_rows(rows: Iterable[tuple[object, ...]]) -> None:
-    """Insert prepared rows with the engine's fastest path: COPY on PostgreSQL,
-    ``executemany`` on SQLite, inside the caller's transaction."""
-    table = LedgerEntry._meta.db_table
-    columns = ", ".join(INSERT_COLUMNS)
+def rows_insert(*, table: str, columns: Sequence[str], rows: Iterable[tuple[object, ...]]) -> None:
+    """Insert prepared rows into ``table`` with the engine's fastest path: COPY on
+    PostgreSQL, ``executemany`` on SQLite, inside the caller's transaction. Also used
+    by the statistics cells, which bulk ingest writes at about one per entry."""
+    names = ", ".join(columns)
     raw = connection.connection
     if connection.vendor == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    marks = ", ".join("?" * len(INSERT_COLUMNS))
+    marks = ", ".join("?" * len(columns))
     raw.executemany(
-        f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - fixed names
+        f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608 - fixed names
         rows,
     )
 

@@ -17,6 +17,7 @@ from django.db.models import BigIntegerField, Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from xunhuan.core.indicators import MonthFlows, MonthIndicators, derive_series
+from xunhuan.ledger.bulk import rows_insert
 from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose
 from xunhuan.registry.models import Enterprise, SiteKind, WasteCategory
 from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell
@@ -259,8 +260,8 @@ def build_rows(
 
 
 def insert_rows(rows: Iterable[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]) -> int:
-    """Insert cells and route cells with the engine's fastest path (COPY on PostgreSQL,
-    ``executemany`` in chunks on SQLite), inside the caller's transaction; return the
+    """Insert cells and route cells with the ledger's ``rows_insert`` (COPY on
+    PostgreSQL, ``executemany`` on SQLite), inside the caller's transaction; return the
     cell count. Bulk ingest writes about one cell per entry of a monthly ledger, so
     row-by-row INSERTs here cost more than the entries themselves."""
     cell_cols = (*CELL_DIMS, *CELL_MEASURES)
@@ -270,25 +271,9 @@ def insert_rows(rows: Iterable[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]) -
     for cell, route_list in rows:
         cells.append(cell)
         routes.extend(route_list)
-    _write(StatCell._meta.db_table, cell_cols, cells)
-    _write(StatRouteCell._meta.db_table, route_cols, routes)
+    rows_insert(table=StatCell._meta.db_table, columns=cell_cols, rows=cells)
+    rows_insert(table=StatRouteCell._meta.db_table, columns=route_cols, rows=routes)
     return len(cells)
-
-
-def _write(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    names = ", ".join(columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - fixed names
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
 
 
 def enterprise_entries(enterprise_id: int, waste_ids: Iterable[str]) -> QuerySet[LedgerEntry]:
