@@ -28,7 +28,7 @@ from xunhuan.jobs.handlers import Progress
 from xunhuan.jobs.models import Job
 from xunhuan.jobs.services import job_enqueue
 from xunhuan.ledger.bulk import ledger_entries_ingest
-from xunhuan.ledger.imports import COLUMNS, _Lookups, _parse_row
+from xunhuan.ledger.imports import COLUMNS, RowLookups, row_draft_parse
 from xunhuan.ledger.models import ImportBatch
 from xunhuan.ledger.rules import EntryDraft, validate_draft
 from xunhuan.ledger.services import chain_lock, today_in_shanghai
@@ -102,10 +102,10 @@ def workbook_check(
             check.errors.append(CellError("-", 0, "-", "没有数据行 / no data rows"))
         return check
     check.digest = _digest(read.rows)
-    lookups = _Lookups(enterprise)
+    lookups = RowLookups(enterprise)
     good: list[tuple[EntryDraft, SheetRow]] = []
     for place in read.rows:
-        draft, row_errors = _parse_row(place.cells, lookups, place.row)
+        draft, row_errors = row_draft_parse(place.cells, lookups, place.row)
         for error in row_errors:
             check.errors.append(
                 _error_at(place, FIELD_BY_LABEL.get(error.column, error.column), error.message)

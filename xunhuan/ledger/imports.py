@@ -89,7 +89,7 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[RowError]]:
     return found, errors
 
 
-class _Lookups:
+class RowLookups:
     """Per-file caches, so a 100,000-row file makes a handful of queries, not 100,000."""
 
     def __init__(self, enterprise: Enterprise) -> None:
@@ -105,9 +105,12 @@ class _Lookups:
         return self.parties[code]
 
 
-def _parse_row(
-    cells: dict[str, str], lookups: _Lookups, line: int
+def row_draft_parse(
+    cells: dict[str, str], lookups: RowLookups, line: int
 ) -> tuple[EntryDraft | None, list[RowError]]:
+    """One file row (cells by column name) as a draft, or every error it has, each
+    naming ``line`` and its column. The one row check shared by the CSV import, the
+    Excel workbooks and the web entry form."""
     errors: list[RowError] = []
 
     def err(name: str, message: str) -> None:
@@ -214,7 +217,7 @@ def ledger_import_csv(
     if result.errors:
         return result
     day = today or today_in_shanghai()
-    lookups = _Lookups(enterprise)
+    lookups = RowLookups(enterprise)
     drafts: list[EntryDraft] = []
     lines: list[int] = []  # file line of each draft, to name it in a later error
     for line, raw in enumerate(reader, start=2):
@@ -226,7 +229,7 @@ def ledger_import_csv(
             )
             continue
         cells = {name: raw[index].strip() for name, index in columns.items()}
-        draft, errors = _parse_row(cells, lookups, line)
+        draft, errors = row_draft_parse(cells, lookups, line)
         if draft is not None:
             try:
                 draft = validate_draft(enterprise, draft, today=day)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xunhuan.core.errors import DomainError
 from xunhuan.imports.services import FIELD_BY_LABEL
-from xunhuan.ledger.imports import _Lookups, _parse_row
+from xunhuan.ledger.imports import RowLookups, row_draft_parse
 from xunhuan.ledger.models import DisposalMethod, EntryKind, Purpose, UtilizationRoute
 from xunhuan.ledger.rules import EntryDraft
 from xunhuan.registry import selectors as registry_selectors
@@ -152,7 +152,7 @@ class HistoryFilterForm(forms.Form):
 def draft_from_form(form: LedgerEntryForm, enterprise: Enterprise) -> EntryDraft | None:
     """Resolve the form's codes with the CSV import's row check (same messages, same
     rules); put each problem on its field and return None if there is any."""
-    draft, errors = _parse_row(form.cells(), _Lookups(enterprise), 0)
+    draft, errors = row_draft_parse(form.cells(), RowLookups(enterprise), 0)
     for error in errors:
         name = FIELD_BY_LABEL.get(error.column, error.column)
         form.add_error(name if name in form.fields else None, error.message)
