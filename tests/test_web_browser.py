@@ -190,6 +190,31 @@ def test_league_regulator_dashboard_drills_down_to_an_enterprise(
     shot(page, "10-enterprise-ledger-from-dashboard")
 
 
+def test_province_map_is_coloured_and_a_click_on_a_league_drills_down(
+    browser: Any, live_server: LiveServer, seeded: Seeded
+) -> None:
+    page = login(
+        browser, live_server, "province_regulator", viewport={"width": 1280, "height": 900}
+    )
+    page.goto(f"{live_server.url}/dashboard/")
+    page.wait_for_selector("#chart-map[data-ready='1'] canvas")  # boundaries served locally
+    shot(page, "08a-dashboard-province-map")
+    # Click inside Ordos: the pixel of a point in it (its centroid in the boundary file).
+    x, y = page.evaluate(
+        """() => {
+          const chart = echarts.getInstanceByDom(document.getElementById('chart-map'));
+          const box = document.getElementById('chart-map').getBoundingClientRect();
+          const p = chart.convertToPixel({seriesIndex: 0}, [108.52, 39.48]);
+          return [box.left + p[0], box.top + p[1]];
+        }"""
+    )
+    page.mouse.click(x, y)
+    page.wait_for_url("**region=150600*")
+    assert page.inner_text("h1").endswith("鄂尔多斯市")
+    page.wait_for_selector("#chart-map[data-ready='1'] canvas")  # the league's counties
+    shot(page, "08b-dashboard-league-map")
+
+
 def test_workspace_fits_a_tablet_and_switches_to_english(
     browser: Any, live_server: LiveServer, seeded: Seeded
 ) -> None:

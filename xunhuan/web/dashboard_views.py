@@ -30,6 +30,8 @@ from xunhuan.statistics.selectors import (
     targets_evaluate,
 )
 from xunhuan.transfers.selectors import transfers_overdue, transfers_visible_to
+from xunhuan.web.finders import PREFIX as BOUNDARIES
+from xunhuan.web.finders import boundary_served
 
 # Which rows the region's breakdown table shows, by the region's level.
 CHILD_DIMENSION = {"national": "city", "province": "city", "city": "county", "county": "park"}
@@ -53,6 +55,13 @@ def _chart(rows: Sequence[StatRow], dim: str, measure: str = "generated") -> Cha
         values=[f"{r.values.get(measure, Decimal(0))}" for r in rows],
         rates=[f"{r.utilization_rate}" if r.utilization_rate is not None else None for r in rows],
     )
+
+
+def _map(rows: Sequence[StatRow], dim: str) -> dict[str, list[str | None]]:
+    """The map's data: each child region's GB/T 2260 code (the boundary file's
+    ``adcode``), name, utilization rate and tonnes generated, as in the table."""
+    chart = _chart(rows, dim)
+    return {"codes": [str(r.keys[dim]) for r in rows], **chart.__dict__}
 
 
 def _region(request: HttpRequest) -> Region:
@@ -175,7 +184,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "routes": routes,
         "targets": targets,
         "ranking": ranking,
+        # Leagues of a province, counties of a league: the boundary file is the region's own.
+        "map_file": (
+            f"{BOUNDARIES}/{region.code}.json"
+            if park is None and child_dim in ("city", "county") and boundary_served(region.code)
+            else None
+        ),
         "charts": {
+            "map": _map(children, child_dim),
             "regions": _chart(children, child_dim).__dict__,
             "months": _chart(months, "month").__dict__,
             "groups": _chart(groups, "group").__dict__,
