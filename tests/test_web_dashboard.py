@@ -23,8 +23,23 @@ from tests.conftest import World
 from tests.factories import draft, make_enterprise, make_site
 from xunhuan.ledger.models import StockBalance
 from xunhuan.ledger.services import ledger_entries_post
-from xunhuan.registry.models import Park, Region
+from xunhuan.registry.models import Park, Region, WasteCategory
 from xunhuan.statistics.selectors import stat_scope, stats_table
+from xunhuan.transfers.models import Transfer
+from xunhuan.transfers.revisions import (
+    RevisionChanges,
+    transfer_discrepancy_settle,
+    transfer_revision_request,
+)
+from xunhuan.transfers.services import (
+    LegDraft,
+    LineDraft,
+    ReceiptLine,
+    transfer_collect,
+    transfer_create,
+    transfer_issue,
+    transfer_receive,
+)
 
 URL = "/dashboard/"
 REGULATORS = {
@@ -195,10 +210,7 @@ def test_dashboard_in_english(seeded: Seeded) -> None:
     assert "<th>Utilization rate (%)</th>" in html
 
 
-def test_stock_hot_spots_and_overdue_transfers(seeded: Seeded) -> None:
-    from xunhuan.registry.models import WasteCategory
-    from xunhuan.transfers.services import LegDraft, LineDraft, transfer_create, transfer_issue
-
+def _issued_transfer(seeded: Seeded, declared: str = "5.000") -> Transfer:
     world = seeded.world
     owner = world.users["owner"]
     transfer = transfer_create(
@@ -212,12 +224,17 @@ def test_stock_hot_spots_and_overdue_transfers(seeded: Seeded) -> None:
             LineDraft(
                 waste=WasteCategory.objects.get(code="SW02"),
                 source_site=world.plant_yard,
-                declared=Decimal("5.000"),
+                declared=Decimal(declared),
             )
         ],
         today=dt.date(2025, 4, 1),
     )
-    transfer_issue(transfer=transfer, user=owner, today=dt.date(2025, 4, 1))
+    return transfer_issue(transfer=transfer, user=owner, today=dt.date(2025, 4, 1))
+
+
+def test_stock_hot_spots_and_overdue_transfers(seeded: Seeded) -> None:
+    world = seeded.world
+    transfer = _issued_transfer(seeded)
     league = world.client("league_regulator").get(URL, {"year": "2025"})
     largest = league.context["largest_stock"]
     assert (largest[0].labels["enterprise"], largest[0].stock_on_hand) == (
@@ -274,3 +291,60 @@ def test_only_the_served_provinces_boundaries_are_collected() -> None:
     assert "152900.json" in boundaries  # 阿拉善盟's banners
     assert finders.find("vendor/boundaries/110000.json") is None
     assert finders.find("vendor/boundaries/../package.json") is None
+
+
+def test_disputed_transfers_beside_the_overdue_ones_within_the_jurisdiction(
+    seeded: Seeded,
+) -> None:
+    world = seeded.world
+    transfer = _issued_transfer(seeded, declared="5.000")
+    transfer_collect(transfer=transfer, user=world.users["carrier"], today=dt.date(2025, 4, 2))
+    # The receiver's weighbridge reads 4.2 t: 16 % off, outside the tolerance.
+    transfer_receive(
+        transfer=transfer,
+        user=world.users["receiver"],
+        receiver_site=world.receiver_site,
+        lines=[ReceiptLine(1, Decimal("4.200"), Decimal("4.200"))],
+        today=dt.date(2025, 4, 3),
+    )
+    untouched = _issued_transfer(seeded, declared="1.000")
+    league = world.client("league_regulator").get(URL, {"year": "2025"})
+    assert [(t.number, d.weight, d.revisions) for t, d in league.context["disputed"]] == [
+        (transfer.number, ["SW02 5.000 → 4.200"], 0)
+    ]
+    html = league.content.decode()
+    assert 'id="table-disputed"' in html
+    assert f'href="/transfers/{transfer.number}/"' in html
+    assert "磅差待确认：SW02 5.000 → 4.200" in html
+    assert untouched.number not in html.split('id="table-disputed"')[1]
+
+    csv_text = (
+        world.client("league_regulator")
+        .get(URL, {"year": "2025", "export": "disputed"})
+        .content.decode("utf-8-sig")
+    )
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [(r["联单编号"], r["产生单位"], r["磅差（申报→过磅，吨）"]) for r in rows] == [
+        (transfer.number, "准格尔测试电厂", "SW02 5.000 → 4.200")
+    ]
+    # Another league sees neither the page row nor the export row.
+    other = world.client("other_league_regulator")
+    assert other.get(URL).context["disputed"] == []
+    assert transfer.number not in other.get(URL, {"export": "disputed"}).content.decode()
+
+    # Settled by both parties, the dispute is over.
+    for persona in ("owner", "receiver"):
+        transfer_discrepancy_settle(transfer=transfer, user=world.users[persona], note="未扣皮重")
+    assert world.client("league_regulator").get(URL).context["disputed"] == []
+    # A revision waiting for the other parties' approval is a dispute too.
+    transfer_revision_request(
+        transfer=untouched,
+        user=world.users["owner"],
+        reason="申报量录入错误",
+        changes=RevisionChanges(declared={1: Decimal("1.500")}),
+    )
+    page = world.client("league_regulator").get(URL)
+    assert [(t.number, d.weight, d.revisions) for t, d in page.context["disputed"]] == [
+        (untouched.number, [], 1)
+    ]
+    assert "1项更正待同意" in page.content.decode()

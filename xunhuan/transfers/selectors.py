@@ -16,9 +16,11 @@ from xunhuan.core.units import format_tonnes
 from xunhuan.ledger.models import EntryKind, LedgerEntry
 from xunhuan.transfers.models import (
     Discrepancy,
+    RevisionStatus,
     Transfer,
     TransferLeg,
     TransferLine,
+    TransferRevision,
     TransferSignature,
     TransferStatus,
 )
@@ -78,6 +80,16 @@ def transfers_overdue(*, transfers: QuerySet[Transfer], today: dt.date) -> Query
     late = Q(status__in=[TransferStatus.ISSUED, TransferStatus.IN_TRANSIT], receipt_due__lt=today)
     late |= Q(status=TransferStatus.RECEIVED, completion_due__lt=today)
     return _with_details(transfers.filter(late)).order_by("receipt_due", "completion_due", "id")
+
+
+def transfers_disputed(*, transfers: QuerySet[Transfer]) -> QuerySet[Transfer]:
+    """Documents in dispute between their parties: a weighed quantity outside the
+    tolerance not yet settled by both sides, or a revision waiting for the parties'
+    approval; oldest first (the longest-running dispute heads the list)."""
+    weight = Discrepancy.objects.filter(settled_at__isnull=True).values("line__transfer_id")
+    revision = TransferRevision.objects.filter(status=RevisionStatus.PENDING).values("transfer_id")
+    disputed = transfers.filter(Q(pk__in=weight) | Q(pk__in=revision))
+    return _with_details(disputed).order_by("created_at", "id")
 
 
 def transfer_signatures_verify(*, transfer: Transfer) -> ChainBreak | None:

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.timezone import localdate
 from django.views.decorators.http import require_GET
 
 from xunhuan.accounts.selectors import regions_regulated_by, regions_visible_to
@@ -29,13 +30,28 @@ from xunhuan.statistics.selectors import (
     stats_table,
     targets_evaluate,
 )
-from xunhuan.transfers.selectors import transfers_overdue, transfers_visible_to
+from xunhuan.transfers.models import RevisionStatus, Transfer
+from xunhuan.transfers.selectors import (
+    transfers_disputed,
+    transfers_overdue,
+    transfers_visible_to,
+)
 from xunhuan.web.finders import PREFIX as BOUNDARIES
 from xunhuan.web.finders import boundary_served
 
 # Which rows the region's breakdown table shows, by the region's level.
 CHILD_DIMENSION = {"national": "city", "province": "city", "city": "county", "county": "park"}
-TABLES = ("regions", "months", "groups", "routes", "enterprises", "targets", "ranking")
+TABLES = (
+    "regions",
+    "months",
+    "groups",
+    "routes",
+    "enterprises",
+    "targets",
+    "ranking",
+    "overdue",
+    "disputed",
+)
 MONTHS_SHOWN = 24
 HOT_SPOTS = 10
 
@@ -150,17 +166,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # Stock hot spots from the same enterprise rows: most on hand, most added this year.
     largest_stock = sorted(enterprises, key=lambda r: -(r.stock_on_hand or 0))[:HOT_SPOTS]
     fastest_growing = sorted(enterprises, key=lambda r: -r.values["storage_added"])[:HOT_SPOTS]
-    overdue = list(
-        transfers_overdue(
-            transfers=transfers_visible_to(request.user).filter(
-                generator__region__path__startswith=region.path
-            ),
-            today=today_in_shanghai(),
-        )[:HOT_SPOTS]
+    # Transfers of the jurisdiction's generators: the page lists the first ones, the
+    # CSV all of them.
+    in_region = transfers_visible_to(request.user).filter(
+        generator__region__path__startswith=region.path
     )
+    shown = None if export in ("overdue", "disputed") else HOT_SPOTS
+    overdue = list(transfers_overdue(transfers=in_region, today=today_in_shanghai())[:shown])
+    disputed = [(t, _dispute(t)) for t in transfers_disputed(transfers=in_region)[:shown]]
     if export in TABLES:
         return _export(
-            export, region, year, children, months, groups, routes, enterprises, targets, ranking
+            export,
+            region,
+            year,
+            children,
+            months,
+            groups,
+            routes,
+            enterprises,
+            targets,
+            ranking,
+            overdue,
+            disputed,
         )
     credit_codes = dict(
         Enterprise.objects.filter(
@@ -201,9 +228,57 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "largest_stock": [r for r in largest_stock if r.stock_on_hand],
         "fastest_growing": [r for r in fastest_growing if r.values["storage_added"] > 0],
         "overdue": overdue,
+        "disputed": disputed,
         "today": today_in_shanghai(),
     }
     return render(request, "web/dashboard.html", context)
+
+
+@dataclass
+class Dispute:
+    """What a disputed document waits for, read from its prefetched lines and revisions."""
+
+    weight: list[str]  # "SW02 申报 5.000 t / 过磅 4.500 t" per unsettled line
+    revisions: int  # revisions waiting for the parties' approval
+    since: str  # when the oldest open dispute was opened (Asia/Shanghai date)
+
+
+def _dispute(transfer: Transfer) -> Dispute:
+    weight, opened = [], []
+    for line in transfer.lines.all():
+        found = getattr(line, "discrepancy", None)
+        if found is not None and found.settled_at is None:
+            weight.append(f"{line.waste_id} {found.declared} → {found.weighed}")
+            opened.append(localdate(found.opened_at))
+    pending = [r for r in transfer.revisions.all() if r.status == RevisionStatus.PENDING]
+    opened += [localdate(r.created_at) for r in pending]
+    return Dispute(
+        weight=weight,
+        revisions=len(pending),
+        since=min(opened).isoformat() if opened else "",
+    )
+
+
+def _transfer_rows(
+    transfers: Sequence[tuple[Transfer, Dispute | None]],
+) -> list[dict[str, Any]]:
+    rows = []
+    for t, dispute in transfers:
+        row: dict[str, Any] = {
+            "联单编号": t.number,
+            "产生单位": t.generator.name,
+            "产生单位统一社会信用代码": t.generator.credit_code,
+            "接收单位": t.receiver.name,
+            "状态": t.get_status_display(),
+            "接收期限": t.receipt_due,
+            "利用/处置期限": t.completion_due,
+        }
+        if dispute is not None:
+            row["磅差（申报→过磅，吨）"] = "；".join(dispute.weight)
+            row["待同意更正"] = dispute.revisions
+            row["争议开始日期"] = dispute.since
+        rows.append(row)
+    return rows
 
 
 def _hue(rate: Decimal | None) -> int | None:
@@ -231,6 +306,8 @@ def _export(
     enterprises: list[StatRow],
     targets: list[Any],
     ranking: list[Any],
+    overdue: list[Transfer],
+    disputed: list[tuple[Transfer, Dispute]],
 ) -> HttpResponse:
     tables: dict[str, list[dict[str, Any]]] = {
         "regions": [r.flat() for r in children],
@@ -262,5 +339,7 @@ def _export(
             }
             for r in ranking
         ],
+        "overdue": _transfer_rows([(t, None) for t in overdue]),
+        "disputed": _transfer_rows(disputed),
     }
     return _csv(tables[name], f"{name}-{region.code}-{year or 'all'}")
