@@ -476,7 +476,7 @@ def test_revision_needs_every_affected_party_and_keeps_both_versions(p: Party) -
     assert transfer.lines.get().declared == T("90.000")
     assert stock(p.world.plant_site) == T("910.000")
     assert selectors.transfer_ledger_totals(transfer=transfer)["handed_over"] == T("90.000")
-    with pytest.raises(Conflict, match="already applied"):
+    with pytest.raises(Conflict, match="revision 1 is applied: cannot revision_approve"):
         transfer_revision_approve(transfer=transfer, user=p.users["receiver"], revision_seq=1)
 
 

@@ -305,6 +305,21 @@ def check_approved(data: Any, d: Docs, persona: str) -> None:
     assert data == {"seq": 1, "status": "pending"}  # the other party has yet to approve
 
 
+def check_closed(status: str, reason: str) -> Callable[[Any, Docs, str], None]:
+    def check(data: Any, d: Docs, persona: str) -> None:
+        assert data == {"seq": 1, "status": status}
+        revision = TransferRevision.objects.get(transfer=d.revising, seq=1)
+        assert (revision.status, revision.close_reason, revision.closed_by) == (
+            status,
+            reason,
+            d.p.users[persona],
+        )
+        # The document keeps what it had: the pending change never reached it.
+        assert Transfer.objects.get(pk=d.revising.pk).planned_route == "cement"
+
+    return check
+
+
 NEW_DOC: dict[str, Any] = {
     "receiver": "",
     "purpose": "utilization",
@@ -381,6 +396,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         _post(DOC + "/revisions/1/approve", "revising", lambda d: {}),
         signer("carrier", "receiver", already=PLANT_WRITERS),
         check_approved,
+    ),
+    ("POST", "/api/transfers/{number}/revisions/{seq}/withdraw"): Route(
+        _post(DOC + "/revisions/1/withdraw", "revising", lambda d: {}),
+        signer("owner", "colleague"),
+        check_closed("withdrawn", ""),
+    ),
+    ("POST", "/api/transfers/{number}/revisions/{seq}/reject"): Route(
+        _post(DOC + "/revisions/1/reject", "revising", lambda d: {"reason": "不同意"}),
+        # The requesting plant withdraws rather than rejects its own request (409).
+        signer("carrier", "receiver", already=PLANT_WRITERS),
+        check_closed("rejected", "不同意"),
     ),
 }
 
@@ -527,3 +553,30 @@ def test_create_retried_with_the_same_idempotency_key_drafts_once(docs: Docs) ->
     assert (clash.status_code, clash.json()["field"]) == (409, "Idempotency-Key")
     assert snapshot() == before
     assert Transfer.objects.filter(idempotency_key="erp-4711").count() == 1
+
+
+def test_a_closed_revision_answers_every_later_click_with_why(docs: Docs) -> None:
+    base = f"/api/transfers/{docs.revising.number}/revisions/1"
+    receiver, owner = docs.client("receiver"), docs.client("owner")
+    rejected = receiver.post(
+        base + "/reject", {"reason": "不同意"}, content_type="application/json"
+    )
+    assert (rejected.status_code, rejected.json()) == (200, {"seq": 1, "status": "rejected"})
+    before = snapshot()
+    for client, path, body in (
+        (receiver, "/reject", {"reason": "再次驳回"}),
+        (owner, "/withdraw", {}),
+        (docs.client("carrier"), "/approve", {}),
+    ):
+        again = client.post(base + path, body, content_type="application/json")
+        step = {"/reject": "revision_reject", "/withdraw": "revision_withdraw"}.get(
+            path, "revision_approve"
+        )
+        assert again.status_code == 409
+        assert again.json()["message"].endswith(f"revision 1 is rejected: cannot {step}")
+    assert snapshot() == before
+    detail = owner.get(f"/api/transfers/{docs.revising.number}").json()
+    assert [(r["seq"], r["status"], r["close_reason"]) for r in detail["revisions"]] == [
+        (1, "rejected", "不同意")
+    ]
+    assert detail["signatures"][-1]["step_key"] == "revision:1:reject"

@@ -172,6 +172,7 @@ class RevisionOut(Schema):
     before: dict[str, Any]
     after: dict[str, Any]
     approvers: list[str]
+    close_reason: str
 
 
 class TransferOut(Schema):
@@ -422,5 +423,28 @@ def transfers_revise(
 def transfers_revision_approve(request: HttpRequest, number: str, seq: int) -> dict[str, Any]:
     revision = revisions.transfer_revision_approve(
         transfer=_document(request, number), user=_user(request), revision_seq=seq
+    )
+    return {"seq": revision.seq, "status": revision.status}
+
+
+@router.post("/{number}/revisions/{seq}/withdraw", response=RevisionCreatedOut)
+def transfers_revision_withdraw(request: HttpRequest, number: str, seq: int) -> dict[str, Any]:
+    """The requesting party withdraws its pending revision (the document is unchanged)."""
+    revision = revisions.transfer_revision_withdraw(
+        transfer=_document(request, number), user=_user(request), revision_seq=seq
+    )
+    return {"seq": revision.seq, "status": revision.status}
+
+
+@router.post("/{number}/revisions/{seq}/reject", response=RevisionCreatedOut)
+def transfers_revision_reject(
+    request: HttpRequest, number: str, seq: int, body: ReasonIn
+) -> dict[str, Any]:
+    """Another affected party rejects a pending revision, with a reason."""
+    revision = revisions.transfer_revision_reject(
+        transfer=_document(request, number),
+        user=_user(request),
+        revision_seq=seq,
+        reason=body.reason,
     )
     return {"seq": revision.seq, "status": revision.status}

@@ -51,6 +51,8 @@ class Step(models.TextChoices):
     SETTLE = "settle", _("磅差确认")
     REVISION_REQUEST = "revision_request", _("申请更正")
     REVISION_APPROVE = "revision_approve", _("同意更正")
+    REVISION_WITHDRAW = "revision_withdraw", _("撤回更正申请")
+    REVISION_REJECT = "revision_reject", _("驳回更正申请")
 
 
 class TransferNumberSequence(models.Model):
@@ -308,11 +310,15 @@ class Discrepancy(models.Model):
 class RevisionStatus(models.TextChoices):
     PENDING = "pending", _("待各方同意")
     APPLIED = "applied", _("已生效")
+    WITHDRAWN = "withdrawn", _("已撤回")
+    REJECTED = "rejected", _("已驳回")
 
 
 class TransferRevision(models.Model):
     """A change to a signed document. It takes effect only when every affected party
-    has approved; ``before`` and ``after`` keep both versions for good."""
+    has approved; ``before`` and ``after`` keep both versions for good. A pending
+    request may instead be withdrawn by its requester or rejected (with a reason) by
+    another affected party: the row stays, closed, and the document is unchanged."""
 
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="revisions")
     seq = models.PositiveSmallIntegerField()
@@ -330,6 +336,15 @@ class TransferRevision(models.Model):
     status = models.CharField(max_length=16, choices=RevisionStatus.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Withdrawn or rejected: when, by which party and user, and why (rejections only).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_by_enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    close_reason = models.CharField(_("驳回/撤回原因"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["transfer_id", "seq"]
@@ -340,6 +355,17 @@ class TransferRevision(models.Model):
                 fields=["transfer"],
                 condition=Q(status="pending"),
                 name="transfer_one_pending_revision",
+            ),
+            # Closed (withdrawn/rejected) exactly when it carries a closing time, and a
+            # rejection always says why.
+            models.CheckConstraint(
+                name="transfer_revision_closed_consistent",
+                condition=Q(status__in=["pending", "applied"], closed_at__isnull=True)
+                | Q(status__in=["withdrawn", "rejected"], closed_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="transfer_revision_rejection_has_reason",
+                condition=~Q(status="rejected", close_reason=""),
             ),
         ]
 

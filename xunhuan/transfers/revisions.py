@@ -245,11 +245,7 @@ def transfer_revision_approve(
     day = today or today_in_shanghai()
     with transaction.atomic():
         transfer = lock_document(transfer)
-        revision = transfer.revisions.filter(seq=revision_seq).first()
-        if revision is None:
-            raise ValidationFailed("更正申请不存在 / no such revision", field="revision")
-        if revision.status != RevisionStatus.PENDING:
-            raise Conflict("该更正已生效 / the revision is already applied", field="step")
+        revision = _pending_revision(transfer, revision_seq, Step.REVISION_APPROVE)
         approvers = list(Enterprise.objects.filter(credit_code__in=revision.approvers))
         if not any(roles_at(user, p) & WRITERS for p in approvers):
             raise PermissionDenied("只有受影响的各方可同意更正 / only an affected party approves")
@@ -280,6 +276,118 @@ def transfer_revision_approve(
         )
         _apply_if_approved(transfer, revision, user, day)
     return revision
+
+
+def _pending_revision(transfer: Transfer, seq: int, step: Step) -> TransferRevision:
+    """The document's revision ``seq``, which must still be pending (caller holds the lock).
+    A closed one is refused with what happened to it, so a late or repeated click says
+    why rather than failing silently."""
+    revision = transfer.revisions.filter(seq=seq).first()
+    if revision is None:
+        raise ValidationFailed("更正申请不存在 / no such revision", field="revision")
+    if revision.status != RevisionStatus.PENDING:
+        status = RevisionStatus(revision.status)
+        raise Conflict(
+            f"第{revision.seq}号更正申请{status.label}，不能{step.label} / "
+            f"revision {revision.seq} is {status.value}: cannot {step.value}",
+            field="revision",
+        )
+    return revision
+
+
+def transfer_revision_withdraw(
+    *,
+    transfer: Transfer,
+    user: AbstractBaseUser,
+    revision_seq: int,
+    today: dt.date | None = None,
+) -> TransferRevision:
+    """The requesting party withdraws its pending revision. The request stays in the
+    history, closed; the document keeps the values it had (a pending revision never
+    changed them), and a new revision may be requested."""
+    day = today or today_in_shanghai()
+    with transaction.atomic():
+        transfer = lock_document(transfer)
+        revision = _pending_revision(transfer, revision_seq, Step.REVISION_WITHDRAW)
+        requester = revision.requesting_enterprise
+        if not roles_at(user, requester) & WRITERS:
+            raise PermissionDenied(
+                "只有申请更正的单位可撤回 / only the requesting party may withdraw"
+            )
+        _close(transfer, revision, user, requester, RevisionStatus.WITHDRAWN, "", day)
+    return revision
+
+
+def transfer_revision_reject(
+    *,
+    transfer: Transfer,
+    user: AbstractBaseUser,
+    revision_seq: int,
+    reason: str,
+    today: dt.date | None = None,
+) -> TransferRevision:
+    """An affected party other than the requester rejects a pending revision, with a
+    reason. The request stays in the history, closed; nothing on the document or in a
+    ledger changes."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("驳回须说明原因 / a rejection needs a reason", field="reason")
+    day = today or today_in_shanghai()
+    with transaction.atomic():
+        transfer = lock_document(transfer)
+        revision = _pending_revision(transfer, revision_seq, Step.REVISION_REJECT)
+        others = Enterprise.objects.filter(credit_code__in=revision.approvers).exclude(
+            pk=revision.requesting_enterprise_id
+        )
+        party = next((p for p in others.order_by("pk") if roles_at(user, p) & WRITERS), None)
+        if party is None:
+            if roles_at(user, revision.requesting_enterprise) & WRITERS:
+                raise Conflict(
+                    "申请单位不能驳回本单位的申请，请撤回 / the requester withdraws, not rejects",
+                    field="step",
+                )
+            raise PermissionDenied("只有受影响的各方可驳回更正 / only an affected party rejects")
+        _close(transfer, revision, user, party, RevisionStatus.REJECTED, reason, day)
+    return revision
+
+
+def _close(
+    transfer: Transfer,
+    revision: TransferRevision,
+    user: AbstractBaseUser,
+    party: Enterprise,
+    status: RevisionStatus,
+    reason: str,
+    day: dt.date,
+) -> None:
+    """Close a pending revision as withdrawn or rejected: signature, row, audit event."""
+    step = Step.REVISION_WITHDRAW if status == RevisionStatus.WITHDRAWN else Step.REVISION_REJECT
+    kind = "withdraw" if status == RevisionStatus.WITHDRAWN else "reject"
+    sign(
+        transfer,
+        step=step,
+        step_key=f"revision:{revision.seq}:{kind}",
+        enterprise=party,
+        user=user,
+        payload={"revision": str(revision.seq), "reason": reason, "on": day.isoformat()},
+    )
+    revision.status = status
+    revision.closed_at = timezone.now()
+    revision.closed_by_id = user.pk
+    revision.closed_by_enterprise = party
+    revision.close_reason = reason[:500]
+    revision.save(
+        update_fields=["status", "closed_at", "closed_by", "closed_by_enterprise", "close_reason"]
+    )
+    audit_record(
+        actor=user,
+        action=f"transfer.revision_{kind}",
+        object_type="transfer",
+        object_id=transfer.number,
+        enterprise=party,
+        before={"revision": revision.seq, "status": RevisionStatus.PENDING.value},
+        after={"revision": revision.seq, "status": status.value, "reason": reason},
+    )
 
 
 def _apply_if_approved(
