@@ -332,3 +332,33 @@ class PublishedFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.year} {self.source}"
+
+
+class StatPending(models.Model):
+    """An (enterprise, waste) whose cells are behind its ledger (ADR 0013).
+
+    A bulk ingest writes this mark in the ledger's own transaction instead of
+    recomputing the cells there; the job ``statistics.pending`` recomputes the
+    series under the enterprise's chain lock and deletes the mark in one
+    transaction, so a committed mark always means "not yet caught up".
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    waste = models.ForeignKey(
+        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("待更新统计")
+        verbose_name_plural = _("待更新统计")
+        constraints = [
+            # the marks' upsert (INSERT … ON CONFLICT DO NOTHING) and the drain's
+            # per-enterprise lookup both use this index (enterprise first)
+            models.UniqueConstraint(fields=["enterprise", "waste"], name="stat_pending_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}/{self.waste_id}"

@@ -4,7 +4,7 @@ and the targets and published figures regulators record."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,9 @@ from django.utils import timezone
 
 from xunhuan.accounts.selectors import regions_visible_to
 from xunhuan.core.errors import PermissionDenied, ValidationFailed
-from xunhuan.ledger.models import LedgerEntry
+from xunhuan.jobs.handlers import Progress
+from xunhuan.jobs.models import Job
+from xunhuan.ledger.models import ChainHead, LedgerEntry
 from xunhuan.registry.models import Region, WasteGroup
 from xunhuan.statistics.cells import (
     build_rows,
@@ -31,15 +33,23 @@ from xunhuan.statistics.models import (
     FillState,
     PublishedFigure,
     StatCell,
+    StatPending,
     StatRegionCell,
     StatRouteCell,
     Target,
     TargetMetric,
     TargetScope,
 )
+from xunhuan.statistics.pending import (
+    SYNC_REFRESH_MAX_ENTRIES,
+    stat_pending_enqueue,
+    stat_pending_mark,
+)
 
 User = AbstractBaseUser | AnonymousUser
 FILL_STATE_NAME = "stat_cells"
+# Enterprises per round of the pending drain (one read of the marks per round).
+DRAIN_ROUND = 500
 
 
 def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int:
@@ -60,6 +70,13 @@ def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int
             ).values_list("waste_id", flat=True)
         )
     )
+    return stat_cells_recompute(enterprise_id=enterprise_id, wastes=wastes)
+
+
+def stat_cells_recompute(*, enterprise_id: int, wastes: Sequence[str]) -> int:
+    """Recompute the enterprise's cells of ``wastes`` (whole series) and move the region
+    rollup by the difference; return the number of cells written. The caller holds the
+    enterprise's chain lock (the ledger's transaction, or the pending drain)."""
     if not wastes:
         return 0
     before = rollup_sums(enterprise_id, wastes)
@@ -79,8 +96,70 @@ def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int
 def on_entries_posted(
     sender: Any, *, enterprise_id: int, seq_from: int, seq_to: int, **_: Any
 ) -> None:
-    """Receiver of ``xunhuan.ledger.signals.entries_posted`` (connected in apps.ready)."""
-    stat_cells_refresh(enterprise_id=enterprise_id, seq_from=seq_from, seq_to=seq_to)
+    """Receiver of ``xunhuan.ledger.signals.entries_posted`` (connected in apps.ready).
+
+    A small write refreshes its cells here, in the ledger's transaction; a larger one
+    (``pending.SYNC_REFRESH_MAX_ENTRIES``) marks the touched series in the same
+    transaction and queues the drain job once it commits (ADR 0013).
+    """
+    if seq_to - seq_from + 1 <= SYNC_REFRESH_MAX_ENTRIES:
+        stat_cells_refresh(enterprise_id=enterprise_id, seq_from=seq_from, seq_to=seq_to)
+        return
+    stat_pending_mark(enterprise_id=enterprise_id, seq_from=seq_from, seq_to=seq_to)
+    transaction.on_commit(stat_pending_enqueue)
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    enterprises: int
+    cells: int
+
+
+def stat_pending_drain(*, progress: Callable[[int, int], None] | None = None) -> DrainResult:
+    """Bring every marked (enterprise, waste) series up to date and delete its marks.
+
+    Each enterprise is one transaction: its chain lock first (the lock its writers
+    take, so a bulk ingest of it waits or is waited for and no mark is lost between
+    the read and the delete), then the marks as they are now, the same recomputation
+    as a synchronous refresh, and the marks' deletion. Marks made while this runs are
+    taken by the next round; it returns when none is left. Running it twice, or
+    beside another drain, changes nothing the first did not.
+    """
+    enterprises = cells = 0
+    while True:
+        ids = list(
+            StatPending.objects.order_by("enterprise_id")
+            .values_list("enterprise_id", flat=True)
+            .distinct()[:DRAIN_ROUND]
+        )
+        if not ids:
+            return DrainResult(enterprises, cells)
+        for enterprise_id in ids:
+            with transaction.atomic():
+                ChainHead.objects.select_for_update().filter(enterprise_id=enterprise_id).first()
+                wastes = sorted(
+                    StatPending.objects.filter(enterprise_id=enterprise_id).values_list(
+                        "waste_id", flat=True
+                    )
+                )
+                if not wastes:
+                    continue
+                cells += stat_cells_recompute(enterprise_id=enterprise_id, wastes=wastes)
+                StatPending.objects.filter(
+                    enterprise_id=enterprise_id, waste_id__in=wastes
+                ).delete()
+            enterprises += 1
+        if progress is not None:
+            progress(enterprises, cells)
+
+
+def stat_pending_job(job: Job, progress: Progress) -> None:
+    """Handler of the job ``statistics.pending`` (registered in apps.ready)."""
+    stat_pending_drain(
+        progress=lambda done, cells: progress(
+            done=done, message=f"已更新 {done} 家单位的统计 / {done} enterprises, {cells} cells"
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +175,8 @@ def stat_cells_rebuild() -> RebuildResult:
     started = timezone.now()
     clock = dt.datetime.now(dt.UTC)
     with transaction.atomic():
+        # Marks committed before this point are covered by the rebuild's reads below.
+        StatPending.objects.all().delete()
         FillState.objects.update_or_create(
             name=FILL_STATE_NAME,
             defaults={"state": FillState.State.STARTED, "started_at": started, "finished_at": None},
