@@ -80,8 +80,14 @@ NOT_THE_REGULATOR = {
 REGISTERING_REGULATORS = frozenset({"league_regulator", "province_regulator"})
 # Path prefixes whose operations are covered by their own access matrix.
 # (/api/exchange: tests/test_exchange_api.py; /api/compliance: tests/test_compliance_api.py;
-# /api/statistics: tests/test_statistics_api.py)
-OWN_MATRICES = ("/api/transfers", "/api/exchange", "/api/compliance", "/api/statistics")
+# /api/statistics: tests/test_statistics_api.py; /api/tokens: tests/test_api_tokens.py)
+OWN_MATRICES = (
+    "/api/transfers",
+    "/api/exchange",
+    "/api/compliance",
+    "/api/statistics",
+    "/api/tokens",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -615,7 +615,7 @@ def test_api_token_command_creates_lists_and_revokes(p: Party) -> None:
     call_command("api_token", "carrier", "--create", "调度系统", stdout=out)
     token_id, raw = out.getvalue().split("\n")[0].split(" ")
     assert raw.startswith("xh_")
-    assert ApiToken.objects.get(pk=int(token_id)).key_hash == token_digest(raw)
+    assert ApiToken.objects.get(public_id=token_id).key_hash == token_digest(raw)
     call_command("api_token", "carrier", "--revoke", token_id, stdout=io.StringIO())
     listed = io.StringIO()
     call_command("api_token", "carrier", "--list", stdout=listed)

@@ -516,7 +516,7 @@ def test_api_token_authenticates_until_revoked(docs: Docs) -> None:
     assert (listed.status_code, listed.json()["count"]) == (200, 6)
     wrong = client.get("/api/transfers", headers={"Authorization": f"Bearer {raw}x"})
     assert wrong.status_code == 401
-    api_token_revoke(user=user, token_id=token.pk)
+    api_token_revoke(user=user, public_id=token.public_id)
     assert client.get("/api/transfers", headers=headers).status_code == 401
     assert AuditEvent.objects.filter(action__startswith="api_token.").count() == 2
 

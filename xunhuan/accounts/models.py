@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -66,6 +68,8 @@ class ApiToken(models.Model):
     creation. A token is revoked by setting ``revoked_at``, never deleted, so the audit
     trail can still name it."""
 
+    # The id the API and the management command name a token by (not the integer key).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )

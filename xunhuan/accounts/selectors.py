@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from xunhuan.accounts.models import WRITER_ROLES, ApiToken, Membership
+from xunhuan.accounts.models import WRITER_ROLES, ApiToken, Membership, Role
 from xunhuan.registry.models import Enterprise, Region
 
 User = AbstractBaseUser | AnonymousUser
@@ -63,3 +63,33 @@ def api_tokens_list(user: User) -> QuerySet[ApiToken]:
     if not user.is_authenticated:
         return ApiToken.objects.none()
     return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at")
+
+
+def api_tokens_revocable_by(user: User) -> QuerySet[ApiToken]:
+    """Tokens the user may revoke: its own, and those of every member of an organization
+    (enterprise or regulator's office) where it holds an admin seat."""
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
+    admin = _memberships(user).filter(role=Role.ADMIN.value)
+    members = Membership.objects.filter(
+        Q(enterprise__in=admin.filter(enterprise__isnull=False).values("enterprise_id"))
+        | Q(
+            regulator_region__in=admin.filter(regulator_region__isnull=False).values(
+                "regulator_region_id"
+            )
+        )
+    )
+    return ApiToken.objects.filter(Q(user_id=user.pk) | Q(user_id__in=members.values("user_id")))
+
+
+def api_tokens_of_enterprise(user: User, enterprise: Enterprise) -> QuerySet[ApiToken]:
+    """The tokens of the enterprise's members, for the enterprise's admins (empty for
+    anybody else), newest first with their owners joined."""
+    if Role.ADMIN.value not in roles_at(user, enterprise):
+        return ApiToken.objects.none()
+    members = Membership.objects.filter(enterprise=enterprise).values("user_id")
+    return (
+        ApiToken.objects.filter(user_id__in=members)
+        .select_related("user")
+        .order_by("-created_at", "-id")
+    )

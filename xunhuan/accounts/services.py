@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from xunhuan.accounts.models import ApiToken, LoginFailure
+from xunhuan.accounts.models import ApiToken, LoginFailure, Membership, Role
+from xunhuan.accounts.selectors import api_tokens_revocable_by
 from xunhuan.audit.services import audit_record
 from xunhuan.core.errors import NotFound, ValidationFailed
+from xunhuan.registry.models import Enterprise
 
 TOKEN_PREFIX = "xh_"  # noqa: S105 - a marker that tells tokens apart, not a secret
 
@@ -39,32 +42,58 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
             actor=user,
             action="api_token.create",
             object_type="api_token",
-            object_id=str(token.pk),
+            object_id=str(token.public_id),
             enterprise=None,
             after={"name": token.name, "prefix": token.prefix},
         )
     return token, raw
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
-    """Revoke one of the user's own tokens; revoking twice changes nothing."""
+def api_token_revoke(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> ApiToken:
+    """Revoke a token: the user's own, or, for an organization's admin, one belonging
+    to a member of that organization (an enterprise, or a regulator's office). Anybody
+    else is told the token does not exist. Revoking twice changes nothing and records
+    nothing the second time."""
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError as exc:
+        raise NotFound("令牌不存在 / token not found", field="token") from exc
     with transaction.atomic():
-        token = ApiToken.objects.select_for_update().filter(pk=token_id, user_id=user.pk).first()
+        token = (
+            api_tokens_revocable_by(user)
+            .select_for_update()
+            .select_related("user")
+            .filter(public_id=key)
+            .first()
+        )
         if token is None:
             raise NotFound("令牌不存在 / token not found", field="token")
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            own = token.user_id == user.pk
             audit_record(
                 actor=user,
                 action="api_token.revoke",
                 object_type="api_token",
-                object_id=str(token.pk),
-                enterprise=None,
-                before={"revoked": False},
-                after={"revoked": True},
+                object_id=str(token.public_id),
+                # An admin's revocation is the organization's act: its trail (and its
+                # regulators') shows it. A user's own token belongs to no one enterprise.
+                enterprise=None if own else _shared_enterprise(user, token),
+                before={"name": token.name, "prefix": token.prefix, "revoked": False},
+                after={"revoked": True, "owner": token.user.get_username(), "by_admin": not own},
             )
     return token
+
+
+def _shared_enterprise(admin: AbstractBaseUser, token: ApiToken) -> Enterprise | None:
+    """The first enterprise (by key) where ``admin`` is an admin and the token's user sits."""
+    return (
+        Enterprise.objects.filter(members__user_id=admin.pk, members__role=Role.ADMIN.value)
+        .filter(pk__in=Membership.objects.filter(user_id=token.user_id).values("enterprise_id"))
+        .order_by("pk")
+        .first()
+    )
 
 
 def api_token_authenticate(*, raw: str) -> AbstractBaseUser | None:

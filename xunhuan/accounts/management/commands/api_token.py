@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
         group = parser.add_mutually_exclusive_group(required=True)
         group.add_argument("--create", metavar="NAME")
-        group.add_argument("--revoke", metavar="ID", type=int)
+        group.add_argument("--revoke", metavar="ID")
         group.add_argument("--list", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,14 +27,14 @@ class Command(BaseCommand):
         try:
             if options["create"]:
                 token, raw = api_token_create(user=user, name=options["create"])
-                self.stdout.write(f"{token.pk} {raw}")
+                self.stdout.write(f"{token.public_id} {raw}")
                 self.stdout.write("令牌只显示这一次 / the token is shown only this once")
             elif options["revoke"] is not None:
-                api_token_revoke(user=user, token_id=options["revoke"])
+                api_token_revoke(user=user, public_id=options["revoke"])
                 self.stdout.write(f"已吊销 / revoked {options['revoke']}")
             else:
                 for token in api_tokens_list(user):
                     state = "revoked" if token.revoked_at else "active"
-                    self.stdout.write(f"{token.pk} {token.prefix}… {token.name} {state}")
+                    self.stdout.write(f"{token.public_id} {token.prefix}… {token.name} {state}")
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
