@@ -303,21 +303,38 @@ class Mode(models.TextChoices):
 class ProposedFlow(models.Model):
     """A tonnage the run proposes to move from a source site to a receiver, explained."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="flows")
-    source_enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="+")
-    source_site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    # Flows are written tens of thousands at a time, so they carry only the indexes a
+    # query needs: (run, seq) and (run, source/receiver enterprise) below. The other
+    # foreign keys are read only by Django's PROTECT checks when a site, listing or
+    # enterprise is deleted, which the registry and ledger already refuse.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="flows", db_index=False)
+    # 1, 2, … within the run: a flow's public address is (run public id, seq).
+    seq = models.PositiveIntegerField(_("序号"))
+    source_enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    source_site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     listing = models.ForeignKey(
-        Listing, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Listing, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     # Null when the receiver is a plant a scenario adds (named in receiver_name).
     receiver_enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Enterprise,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     receiver_site = models.ForeignKey(
-        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     receiver_name = models.CharField(_("接收方"), max_length=128)
-    waste = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+")
+    waste = models.ForeignKey(
+        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     quantity = TonnesField(_("数量（吨）"), db_column="quantity_kg")
     mode = models.CharField(_("方式"), max_length=8, choices=Mode.choices)
     distance_km = models.DecimalField(_("距离（公里）"), max_digits=8, decimal_places=1)
@@ -328,7 +345,11 @@ class ProposedFlow(models.Model):
     class Meta:
         verbose_name = _("建议流向")
         verbose_name_plural = _("建议流向")
-        ordering = ["run_id", "pk"]
+        ordering = ["run_id", "seq"]
+        constraints = [
+            # also the index of a run's flows in order and of the lookup by (run, seq)
+            models.UniqueConstraint(fields=["run", "seq"], name="flow_run_seq_unique"),
+        ]
         indexes = [
             # an enterprise's view of a run: flows where it sends or receives
             models.Index(fields=["run", "source_enterprise"], name="flow_run_source_idx"),
@@ -337,3 +358,26 @@ class ProposedFlow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}: {self.source_site_id} → {self.receiver_name} {self.quantity} t"
+
+
+class FlowAcceptance(models.Model):
+    """A proposed flow a party accepted, and the draft transfer document (联单) it became.
+
+    One per flow: accepting again returns the same draft. Written in the same
+    transaction as the draft (``services.flow_accept``)."""
+
+    flow = models.OneToOneField(ProposedFlow, on_delete=models.PROTECT, related_name="acceptance")
+    transfer = models.OneToOneField(
+        "transfers.Transfer", on_delete=models.PROTECT, related_name="exchange_acceptance"
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("接受的流向")
+        verbose_name_plural = _("接受的流向")
+
+    def __str__(self) -> str:
+        return f"{self.flow_id} → {self.transfer_id}"

@@ -10,13 +10,30 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+import numpy as np
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
+from numpy.typing import NDArray
 
 from xunhuan.core.errors import NotFound
 from xunhuan.core.exchange.network import QUALITY_ATTRIBUTES
-from xunhuan.core.units import tonnes_to_kg
 from xunhuan.exchange.models import (
     Listing,
     ProposedFlow,
@@ -27,7 +44,7 @@ from xunhuan.exchange.models import (
     Scenario,
 )
 from xunhuan.ledger.models import EntryKind, LedgerEntry, StockBalance
-from xunhuan.registry.models import Enterprise, FacilityCapacity, Region, Site, SiteKind
+from xunhuan.registry.models import Enterprise, FacilityCapacity, Region, SiteKind
 
 NAN = math.nan
 Quality = tuple[float, ...]
@@ -45,7 +62,8 @@ class SupplyLot:
     quantity_kg: int
     lat: float
     lon: float
-    region_path: str
+    province: int
+    league: int
     quality: Quality
     listing_id: int | None = None
 
@@ -61,7 +79,8 @@ class Receiver:
     capacity_kg: int
     lat: float
     lon: float
-    region_path: str
+    province: int
+    league: int
 
 
 def month_end(period: dt.date) -> dt.date:
@@ -69,232 +88,450 @@ def month_end(period: dt.date) -> dt.date:
     return following - dt.timedelta(days=1)
 
 
-def _coordinate(site_value: Decimal | None, enterprise_value: Decimal | None) -> float:
-    value = site_value if site_value is not None else enterprise_value
-    return float(value) if value is not None else NAN
+SOURCES = ("surplus", "stock", "listing")
+_USED_KINDS = (EntryKind.SELF_UTILIZED, EntryKind.SELF_DISPOSED, EntryKind.HANDED_OVER)
+
+
+def _rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query as the driver returns them.
+
+    Django's per-value converters cost ~10 µs a row; the exchange reads tens of
+    thousands of rows whose SQL already casts every value to an int, float or text."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _float(expression: Any) -> Cast:
+    return Cast(expression, FloatField())
+
+
+def _kg(column: str, **condition: Any) -> Cast:
+    """Sum of a kilogram column as an integer (TonnesField would make Decimals)."""
+    value: Any = F(column)
+    if condition:
+        value = Case(
+            When(Q(**condition), then=F(column)),
+            default=Value(0),
+            output_field=BigIntegerField(),
+        )
+    # Cast: PostgreSQL's SUM of a bigint is numeric (a Decimal in the driver).
+    return Cast(Sum(value, output_field=BigIntegerField()), BigIntegerField())
+
+
+def _region_codes(region: Region) -> dict[str, tuple[int, int]]:
+    """Province and league code of every region in the subtree (a few hundred rows)."""
+    return {
+        code: region_codes_of(path)
+        for code, path in Region.objects.filter(path__startswith=region.path).values_list(
+            "code", "path"
+        )
+    }
+
+
+def region_codes_of(path: str) -> tuple[int, int]:
+    """Province and league codes from a region path ``100000/150000/150600/150622/``."""
+    parts = [p for p in path.split("/") if p]
+    province = int(parts[1]) if len(parts) > 1 else 0
+    league = int(parts[2]) if len(parts) > 2 else province
+    return province, league
 
 
 @dataclass(frozen=True)
-class _Place:
-    enterprise_id: int
-    lat: float
-    lon: float
-    region_path: str
-    name: str
+class SupplyTable:
+    """The month's supply lots as columns (one row per lot), in the order
+    surplus (by enterprise, waste), stock (by site, waste), listings (by id)."""
+
+    source: NDArray[np.int8]  # index into SOURCES
+    enterprise_id: NDArray[np.int64]
+    site_id: NDArray[np.int64]
+    listing_id: NDArray[np.int64]  # -1 when not a listing
+    waste_code: list[str]
+    quantity_kg: NDArray[np.int64]
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    province: NDArray[np.int32]
+    league: NDArray[np.int32]
+    quality: NDArray[np.float64]  # [n, len(QUALITY_ATTRIBUTES)], NaN = not declared
+
+    def __len__(self) -> int:
+        return int(self.quantity_kg.shape[0])
+
+    def take(self, rows: NDArray[np.int64]) -> SupplyTable:
+        return SupplyTable(
+            source=self.source[rows],
+            enterprise_id=self.enterprise_id[rows],
+            site_id=self.site_id[rows],
+            listing_id=self.listing_id[rows],
+            waste_code=[self.waste_code[int(i)] for i in rows],
+            quantity_kg=self.quantity_kg[rows],
+            lat=self.lat[rows],
+            lon=self.lon[rows],
+            province=self.province[rows],
+            league=self.league[rows],
+            quality=self.quality[rows],
+        )
 
 
-def _places(region: Region, kinds: tuple[str, ...]) -> dict[int, _Place]:
-    """Where each site of the region is (its coordinates, else its enterprise's).
+@dataclass(frozen=True)
+class DemandTable:
+    """Receivers as columns: spare monthly capacity per (utilization site, waste)."""
 
-    Plain value rows: building 50,000 model instances with their enterprise and
-    region costs more than the rest of a run's read."""
-    rows = Site.objects.filter(
-        enterprise__region__path__startswith=region.path, kind__in=kinds
-    ).values_list(
-        "pk",
-        "enterprise_id",
-        "latitude",
-        "longitude",
-        "enterprise__latitude",
-        "enterprise__longitude",
-        "enterprise__region__path",
-        "enterprise__name",
-        "name",
-    )
-    return {
-        pk: _Place(e, _coordinate(lat, e_lat), _coordinate(lon, e_lon), path, f"{e_name} {name}")
-        for pk, e, lat, lon, e_lat, e_lon, path, e_name, name in rows
-    }
+    enterprise_id: NDArray[np.int64]  # -1 for a plant a scenario adds
+    site_id: NDArray[np.int64]  # -1 likewise
+    name: list[str]
+    waste_code: list[str]
+    capacity_kg: NDArray[np.int64]
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    province: NDArray[np.int32]
+    league: NDArray[np.int32]
+
+    def __len__(self) -> int:
+        return int(self.capacity_kg.shape[0])
+
+    def take(self, rows: NDArray[np.int64]) -> DemandTable:
+        return DemandTable(
+            enterprise_id=self.enterprise_id[rows],
+            site_id=self.site_id[rows],
+            name=[self.name[int(i)] for i in rows],
+            waste_code=[self.waste_code[int(i)] for i in rows],
+            capacity_kg=self.capacity_kg[rows],
+            lat=self.lat[rows],
+            lon=self.lon[rows],
+            province=self.province[rows],
+            league=self.league[rows],
+        )
+
+    def extended(self, rows: list[Receiver]) -> DemandTable:
+        """With receivers added (a scenario's hypothetical plants)."""
+        if not rows:
+            return self
+        return DemandTable(
+            enterprise_id=np.concatenate([self.enterprise_id, np.full(len(rows), -1)]),
+            site_id=np.concatenate([self.site_id, np.full(len(rows), -1)]),
+            name=[*self.name, *(r.name for r in rows)],
+            waste_code=[*self.waste_code, *(r.waste_code for r in rows)],
+            capacity_kg=np.concatenate(
+                [self.capacity_kg, np.array([r.capacity_kg for r in rows], dtype=np.int64)]
+            ),
+            lat=np.concatenate([self.lat, np.array([r.lat for r in rows])]),
+            lon=np.concatenate([self.lon, np.array([r.lon for r in rows])]),
+            province=np.concatenate(
+                [self.province, np.array([r.province for r in rows], dtype=np.int32)]
+            ),
+            league=np.concatenate(
+                [self.league, np.array([r.league for r in rows], dtype=np.int32)]
+            ),
+        )
 
 
-def _quality(row: QualityDeclaration | Listing) -> Quality:
-    return tuple(
-        NAN if getattr(row, name) is None else float(getattr(row, name))
-        for name in QUALITY_ATTRIBUTES
-    )
-
-
-def _declared_quality(region: Region) -> dict[tuple[int, str], Quality]:
-    """Latest declared quality per (enterprise, waste)."""
-    latest: dict[tuple[int, str], Quality] = {}
-    rows = (
+def _declared_quality_rows(region: Region) -> dict[tuple[int, str], tuple[float, ...]]:
+    """Latest declared quality per (enterprise, waste), as floats (NaN = not declared)."""
+    latest: dict[tuple[int, str], tuple[float, ...]] = {}
+    rows = _rows(
         QualityDeclaration.objects.filter(site__enterprise__region__path__startswith=region.path)
         .order_by("declared_at", "pk")
-        .values_list("site__enterprise_id", "waste_id", *QUALITY_ATTRIBUTES)
+        .values_list(
+            "site__enterprise_id", "waste_id", *(_float(name) for name in QUALITY_ATTRIBUTES)
+        )
     )
     for enterprise_id, waste_id, *values in rows:
-        latest[(enterprise_id, waste_id)] = tuple(
-            NAN if value is None else float(value) for value in values
-        )
+        latest[(enterprise_id, waste_id)] = tuple(NAN if v is None else v for v in values)
     return latest
 
 
-def exchange_supply_read(
+def _lat(prefix: str) -> Cast:
+    """Latitude of a site (``prefix`` = the path to it), else of its enterprise."""
+    return _float(Coalesce(f"{prefix}latitude", f"{prefix}enterprise__latitude"))
+
+
+def _lon(prefix: str) -> Cast:
+    return _float(Coalesce(f"{prefix}longitude", f"{prefix}enterprise__longitude"))
+
+
+def _nan(values: list[Any]) -> NDArray[np.float64]:
+    return np.array([NAN if v is None else v for v in values], dtype=np.float64)
+
+
+def exchange_supply_table(
     *, region: Region, period: dt.date, drawdown_share: Decimal
-) -> list[SupplyLot]:
-    """Supply of one month in a region.
+) -> SupplyTable:
+    """Supply of one month in a region, read with a few grouped queries into columns.
 
     * surplus: per enterprise and waste, generated − self-utilized − self-disposed −
-      handed over in the month (already placed), if positive, at the enterprise's
-      generating site;
-    * stock: ``drawdown_share`` of the stock on hand in its storage yards;
+      handed over in the month (already placed), if positive, at the site that
+      generated most of it;
+    * stock: ``drawdown_share`` of the stock on hand in its storage yards (whole kg,
+      rounded down);
     * listings: published, not withdrawn, not expired by the month's first day.
     """
     end = month_end(period)
-    declared = _declared_quality(region)
+    codes = _region_codes(region)
+    declared = _declared_quality_rows(region)
     in_region = Q(enterprise__region__path__startswith=region.path)
-    month = LedgerEntry.objects.filter(in_region, occurred_on__gte=period, occurred_on__lte=end)
-    used_kinds = [EntryKind.SELF_UTILIZED, EntryKind.SELF_DISPOSED, EntryKind.HANDED_OVER]
-    generated: dict[tuple[int, str], tuple[int, Decimal]] = {}
-    for enterprise_id, waste_id, site_id, total in (
-        month.filter(kind=EntryKind.GENERATED)
-        .values_list("enterprise_id", "waste_id", "site_id")
-        .annotate(total=Sum("quantity"))
-        .order_by("enterprise_id", "waste_id", "-total", "site_id")
-    ):
-        # the site generating most of it stands for the enterprise's surplus
-        generated.setdefault((enterprise_id, waste_id), (site_id, Decimal(0)))
-        site, so_far = generated[(enterprise_id, waste_id)]
-        generated[(enterprise_id, waste_id)] = (site, so_far + total)
-    used = {
-        (e, w): total
-        for e, w, total in month.filter(kind__in=used_kinds)
-        .values_list("enterprise_id", "waste_id")
-        .annotate(total=Sum("quantity"))
+    # One grouped scan of the month: generated and placed kg per (enterprise, waste,
+    # site), with the site's place; the (kind, occurred_on) index serves the range.
+    month = (
+        LedgerEntry.objects.filter(
+            in_region,
+            occurred_on__gte=period,
+            occurred_on__lte=end,
+            kind__in=(EntryKind.GENERATED, *_USED_KINDS),
+        )
+        .values("enterprise_id", "waste_id", "site_id")
+        .annotate(
+            generated=_kg("quantity", kind=EntryKind.GENERATED),
+            placed=_kg("quantity", kind__in=_USED_KINDS),
+            lat=_lat("site__"),
+            lon=_lon("site__"),
+            region_id=F("enterprise__region_id"),
+        )
         .order_by()
-    }
-    stock = list(
+        .values_list(
+            "enterprise_id", "waste_id", "site_id", "generated", "placed", "lat", "lon", "region_id"
+        )
+    )
+    rows = _rows(month)
+    enterprise_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    wastes = [r[1] for r in rows]
+    generated = np.array([r[3] for r in rows], dtype=np.int64)
+    placed = np.array([r[4] for r in rows], dtype=np.int64)
+    # Per (enterprise, waste): the totals over its sites, located at the site that
+    # generated most (ties: the lowest site id).
+    waste_of = {code: i for i, code in enumerate(sorted(set(wastes)))}
+    waste_ix = np.array([waste_of[w] for w in wastes], dtype=np.int64)
+    site_ids = np.array([r[2] for r in rows], dtype=np.int64)
+    order = np.lexsort((site_ids, -generated, waste_ix, enterprise_ids))
+    key_e, key_w = enterprise_ids[order], waste_ix[order]
+    starts = (
+        np.flatnonzero(np.r_[True, (key_e[1:] != key_e[:-1]) | (key_w[1:] != key_w[:-1])])
+        if order.size
+        else np.zeros(0, dtype=np.int64)
+    )
+    surplus = np.add.reduceat(generated[order] - placed[order], starts) if order.size else starts
+    keep = surplus > 0
+    first = order[starts[keep]]
+    surplus = surplus[keep].astype(np.int64)
+
+    stock_rows = _rows(
         StockBalance.objects.filter(
             site__enterprise__region__path__startswith=region.path,
             site__kind=SiteKind.STORAGE,
             quantity__gt=0,
-        ).values_list("site_id", "waste_id", "quantity")
+        )
+        .annotate(
+            lat=_lat("site__"),
+            lon=_lon("site__"),
+            region_id=F("site__enterprise__region_id"),
+            kg=ExpressionWrapper(F("quantity"), output_field=BigIntegerField()),
+        )
+        .order_by("site_id", "waste_id")
+        .values_list("site__enterprise_id", "waste_id", "site_id", "lat", "lon", "region_id", "kg")
     )
-    place = _places(region, (SiteKind.PRODUCTION, SiteKind.STORAGE, SiteKind.UTILIZATION))
-    lots: list[SupplyLot] = []
-    for (enterprise_id, waste_id), (source_site, total) in sorted(generated.items()):
-        surplus = total - used.get((enterprise_id, waste_id), Decimal(0))
-        if surplus <= 0:
-            continue
-        located = place[source_site]
-        lots.append(
-            SupplyLot(
-                source="surplus",
-                enterprise_id=enterprise_id,
-                site_id=source_site,
-                waste_code=waste_id,
-                quantity_kg=tonnes_to_kg(surplus),
-                lat=located.lat,
-                lon=located.lon,
-                region_path=located.region_path,
-                quality=declared.get((enterprise_id, waste_id), NO_QUALITY),
-            )
-        )
-    for site_id, waste_id, quantity in sorted(stock):
-        drawable = (quantity * drawdown_share).quantize(Decimal("0.001"), rounding=ROUND_FLOOR)
-        if drawable <= 0:
-            continue
-        located = place[site_id]
-        lots.append(
-            SupplyLot(
-                source="stock",
-                enterprise_id=located.enterprise_id,
-                site_id=site_id,
-                waste_code=waste_id,
-                quantity_kg=tonnes_to_kg(drawable),
-                lat=located.lat,
-                lon=located.lon,
-                region_path=located.region_path,
-                quality=declared.get((located.enterprise_id, waste_id), NO_QUALITY),
-            )
-        )
-    listings = (
+    numerator, denominator = drawdown_share.as_integer_ratio()
+    drawable = (
+        np.array([r[6] for r in stock_rows], dtype=np.int64) * numerator // denominator
+        if stock_rows
+        else np.zeros(0, dtype=np.int64)
+    )
+    stock_keep = np.flatnonzero(drawable > 0)
+    stock_rows = [stock_rows[int(i)] for i in stock_keep]
+    drawable = drawable[stock_keep]
+
+    listings = _rows(
         Listing.objects.filter(
             in_region,
             withdrawn_at__isnull=True,
             expires_on__gte=period,
             published_at__date__lte=end,
         )
-        .select_related("site", "enterprise__region")
+        .annotate(lat=_lat("site__"), lon=_lon("site__"), region_id=F("enterprise__region_id"))
         .order_by("pk")
-    )
-    for listing in listings:
-        lots.append(
-            SupplyLot(
-                source="listing",
-                enterprise_id=listing.enterprise_id,
-                site_id=listing.site_id,
-                waste_code=listing.waste_id,
-                quantity_kg=tonnes_to_kg(listing.quantity),
-                lat=_coordinate(listing.site.latitude, listing.enterprise.latitude),
-                lon=_coordinate(listing.site.longitude, listing.enterprise.longitude),
-                region_path=listing.enterprise.region.path,
-                quality=_quality(listing),
-                listing_id=listing.pk,
-            )
+        .values_list(
+            "enterprise_id",
+            "waste_id",
+            "site_id",
+            "lat",
+            "lon",
+            "region_id",
+            "pk",
+            "quantity",
+            *(_float(name) for name in QUALITY_ATTRIBUTES),
         )
-    return lots
+    )
+    surplus_rows = [rows[int(i)] for i in first]
+    n_s, n_k, n_l = len(surplus_rows), len(stock_rows), len(listings)
+    # (enterprise, waste, site, lat, lon, region) of every lot, in output order
+    located = [
+        *(r[:3] + r[5:8] for r in surplus_rows),
+        *(r[:6] for r in stock_rows),
+        *(r[:6] for r in listings),
+    ]
+    place_codes = [codes.get(r[5], (0, 0)) for r in located]
+    quality = [
+        *(declared.get((r[0], r[1]), NO_QUALITY) for r in located[: n_s + n_k]),
+        *(tuple(NAN if v is None else v for v in r[8:]) for r in listings),
+    ]
+    return SupplyTable(
+        source=np.repeat(np.arange(3, dtype=np.int8), [n_s, n_k, n_l]),
+        enterprise_id=np.array([r[0] for r in located], dtype=np.int64),
+        site_id=np.array([r[2] for r in located], dtype=np.int64),
+        listing_id=np.concatenate(
+            [np.full(n_s + n_k, -1, dtype=np.int64), np.array([r[6] for r in listings], np.int64)]
+        ),
+        waste_code=[r[1] for r in located],
+        quantity_kg=np.concatenate(
+            [
+                surplus,
+                drawable,
+                np.array([r[7] for r in listings], dtype=np.int64),  # the kg column,
+            ]
+        ).astype(np.int64),
+        lat=_nan([r[3] for r in located]),
+        lon=_nan([r[4] for r in located]),
+        province=np.array([p for p, _ in place_codes], dtype=np.int32),
+        league=np.array([lg for _, lg in place_codes], dtype=np.int32),
+        quality=np.array(quality, dtype=np.float64).reshape(-1, len(QUALITY_ATTRIBUTES)),
+    )
 
 
-def exchange_demand_read(*, region: Region, period: dt.date) -> list[Receiver]:
+def exchange_demand_table(*, region: Region, period: dt.date) -> DemandTable:
     """Spare capacity per utilization site and waste in the month: a twelfth of the
-    annual capacity (all routes) minus what the site utilized in the month."""
+    annual capacity (all routes, whole kg rounded down) minus what the site
+    utilized in the month; receivers without spare capacity are left out."""
     end = month_end(period)
-    capacities = (
+    codes = _region_codes(region)
+    rows = _rows(
         FacilityCapacity.objects.filter(
             site__enterprise__region__path__startswith=region.path,
             site__kind=SiteKind.UTILIZATION,
         )
-        .values_list("site_id", "waste_id")
-        .annotate(total=Sum("annual_capacity"))
+        .values("site_id", "waste_id")
+        .annotate(
+            annual=_kg("annual_capacity"),
+            lat=_lat("site__"),
+            lon=_lon("site__"),
+            enterprise_id=F("site__enterprise_id"),
+            region_id=F("site__enterprise__region_id"),
+            enterprise_name=F("site__enterprise__name"),
+            site_name=F("site__name"),
+        )
         .order_by("site_id", "waste_id")
+        .values_list(
+            "site_id",
+            "waste_id",
+            "annual",
+            "lat",
+            "lon",
+            "enterprise_id",
+            "region_id",
+            "enterprise_name",
+            "site_name",
+        )
     )
     used = {
-        (site, waste): total
-        for site, waste, total in LedgerEntry.objects.filter(
-            kind=EntryKind.SELF_UTILIZED, occurred_on__gte=period, occurred_on__lte=end
-        )
-        .filter(site__enterprise__region__path__startswith=region.path)
-        .values_list("site_id", "waste_id")
-        .annotate(total=Sum("quantity"))
-        .order_by()
-    }
-    rows = list(capacities)
-    place = _places(region, (SiteKind.UTILIZATION,))
-    receivers: list[Receiver] = []
-    for site_id, waste_id, annual in rows:
-        monthly_kg = tonnes_to_kg(annual) // 12
-        spare = monthly_kg - tonnes_to_kg(used.get((site_id, waste_id), Decimal(0)))
-        if spare <= 0:
-            continue
-        site = place[site_id]
-        receivers.append(
-            Receiver(
-                enterprise_id=site.enterprise_id,
-                site_id=site_id,
-                name=site.name,
-                waste_code=waste_id,
-                capacity_kg=spare,
-                lat=site.lat,
-                lon=site.lon,
-                region_path=site.region_path,
+        (site, waste): kg
+        for site, waste, kg in _rows(
+            LedgerEntry.objects.filter(
+                kind=EntryKind.SELF_UTILIZED, occurred_on__gte=period, occurred_on__lte=end
             )
+            .filter(site__enterprise__region__path__startswith=region.path)
+            .values("site_id", "waste_id")
+            .annotate(kg=_kg("quantity"))
+            .order_by()
+            .values_list("site_id", "waste_id", "kg")
         )
-    return receivers
+    }
+    spare = np.array(
+        [int(r[2]) // 12 - used.get((r[0], r[1]), 0) for r in rows], dtype=np.int64
+    ).reshape(-1)
+    rows = [rows[int(i)] for i in np.flatnonzero(spare > 0)]
+    spare = spare[spare > 0]
+    place_codes = [codes.get(r[6], (0, 0)) for r in rows]
+    return DemandTable(
+        enterprise_id=np.array([r[5] for r in rows], dtype=np.int64),
+        site_id=np.array([r[0] for r in rows], dtype=np.int64),
+        name=[f"{r[7]} {r[8]}" for r in rows],
+        waste_code=[r[1] for r in rows],
+        capacity_kg=spare.astype(np.int64),
+        lat=_nan([r[3] for r in rows]),
+        lon=_nan([r[4] for r in rows]),
+        province=np.array([p for p, _ in place_codes], dtype=np.int32),
+        league=np.array([lg for _, lg in place_codes], dtype=np.int32),
+    )
 
 
-def quality_limits_for(*, site_ids: set[int]) -> list[QualityLimit]:
-    return list(QualityLimit.objects.filter(site_id__in=site_ids).order_by("pk"))
+def exchange_supply_read(
+    *, region: Region, period: dt.date, drawdown_share: Decimal
+) -> list[SupplyLot]:
+    """``exchange_supply_table`` as one record per lot (for callers that list lots)."""
+    table = exchange_supply_table(region=region, period=period, drawdown_share=drawdown_share)
+    return [
+        SupplyLot(
+            source=SOURCES[int(table.source[i])],
+            enterprise_id=int(table.enterprise_id[i]),
+            site_id=int(table.site_id[i]),
+            waste_code=table.waste_code[i],
+            quantity_kg=int(table.quantity_kg[i]),
+            lat=float(table.lat[i]),
+            lon=float(table.lon[i]),
+            province=int(table.province[i]),
+            league=int(table.league[i]),
+            quality=tuple(float(v) for v in table.quality[i]),
+            listing_id=int(table.listing_id[i]) if table.listing_id[i] >= 0 else None,
+        )
+        for i in range(len(table))
+    ]
+
+
+def exchange_demand_read(*, region: Region, period: dt.date) -> list[Receiver]:
+    """``exchange_demand_table`` as one record per receiver."""
+    table = exchange_demand_table(region=region, period=period)
+    return [
+        Receiver(
+            enterprise_id=int(table.enterprise_id[i]),
+            site_id=int(table.site_id[i]),
+            name=table.name[i],
+            waste_code=table.waste_code[i],
+            capacity_kg=int(table.capacity_kg[i]),
+            lat=float(table.lat[i]),
+            lon=float(table.lon[i]),
+            province=int(table.province[i]),
+            league=int(table.league[i]),
+        )
+        for i in range(len(table))
+    ]
+
+
+def quality_limits_for(
+    *, region: Region
+) -> list[tuple[int, str, str, str, float | None, float | None]]:
+    """Utilizers' quality limits in the region: (site, waste, attribute, scope, min, max)."""
+    return _rows(
+        QualityLimit.objects.filter(site__enterprise__region__path__startswith=region.path)
+        .order_by("pk")
+        .values_list(
+            "site_id", "waste_id", "attribute", "scope", _float("minimum"), _float("maximum")
+        )
+    )
 
 
 def rail_links_for(*, region: Region) -> list[tuple[int, int, float, float, float]]:
     """Active rail links of the region's sites: (site, terminal, lat, lon, drayage km)."""
-    rows = RailLink.objects.filter(
-        site__enterprise__region__path__startswith=region.path, is_active=True
-    ).values_list(
-        "site_id", "terminal_id", "terminal__latitude", "terminal__longitude", "drayage_km"
+    return _rows(
+        RailLink.objects.filter(
+            site__enterprise__region__path__startswith=region.path, is_active=True
+        ).values_list(
+            "site_id",
+            "terminal_id",
+            _float("terminal__latitude"),
+            _float("terminal__longitude"),
+            _float("drayage_km"),
+        )
     )
-    return [(s, t, float(lat), float(lon), float(km)) for s, t, lat, lon, km in rows]
 
 
 def runs_visible(*, enterprises: QuerySet[Enterprise], regions: QuerySet[Region]) -> QuerySet[Run]:

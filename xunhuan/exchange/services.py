@@ -8,7 +8,6 @@ stores the proposed flows with their explanation, in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,10 +15,12 @@ from typing import Any
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
+from numpy.typing import NDArray
 
 from xunhuan.core.errors import PermissionDenied, ValidationFailed
 from xunhuan.core.exchange.network import (
     QUALITY_ATTRIBUTES,
+    Arcs,
     BlendLimit,
     Lots,
     Network,
@@ -30,7 +31,7 @@ from xunhuan.core.exchange.network import (
 )
 from xunhuan.core.exchange.solvers import Solution, lp_solve, network_solve
 from xunhuan.core.exchange.transport import MODE_RAIL, Tariff
-from xunhuan.core.units import kg_to_tonnes, to_tonnes
+from xunhuan.core.units import kg_to_tonnes, to_tonnes, tonnes_to_kg
 from xunhuan.exchange import selectors
 from xunhuan.exchange.models import (
     ChangeKind,
@@ -42,6 +43,7 @@ from xunhuan.exchange.models import (
     Scenario,
     ScenarioChange,
 )
+from xunhuan.ledger.bulk import rows_insert
 from xunhuan.registry.models import Enterprise, Region, Site, WasteCategory
 
 DEFAULT_DRAWDOWN_SHARE = Decimal("0.10")
@@ -170,41 +172,34 @@ def tariff_of(scenario: Scenario | None) -> Tariff:
     return Tariff().changed(**{f: Decimal(getattr(scenario, f)) for f in _TARIFF_FIELDS})
 
 
-def _codes(path: str) -> tuple[int, int]:
-    """Province and league codes from a region path ``100000/150000/150600/150622/``."""
-    parts = [p for p in path.split("/") if p]
-    province = int(parts[1]) if len(parts) > 1 else 0
-    league = int(parts[2]) if len(parts) > 2 else province
-    return province, league
-
-
-@dataclass(frozen=True)
-class _Built:
-    lots: list[selectors.SupplyLot]
-    receivers: list[selectors.Receiver]
-    skipped_lots: int
-    skipped_receivers: int
-
-
 def _places(
-    rows: list[selectors.SupplyLot] | list[selectors.Receiver],
+    table: selectors.SupplyTable | selectors.DemandTable,
     waste_index: dict[str, int],
     rail: dict[int, tuple[int, float]],
 ) -> Places:
-    paths = [_codes(r.region_path) for r in rows]
-    links = [rail.get(r.site_id, (-1, 0.0)) if r.site_id else (-1, 0.0) for r in rows]
+    terminal = np.full(len(table), -1, dtype=np.int32)
+    drayage = np.zeros(len(table))
+    if rail:
+        linked = np.array(sorted(rail), dtype=np.int64)
+        at = np.searchsorted(linked, table.site_id)
+        at_clipped = np.minimum(at, linked.size - 1)
+        has = (table.site_id >= 0) & (linked[at_clipped] == table.site_id)
+        link_terminal = np.array([rail[int(s)][0] for s in linked], dtype=np.int32)
+        link_drayage = np.array([rail[int(s)][1] for s in linked], dtype=np.float64)
+        terminal[has] = link_terminal[at_clipped[has]]
+        drayage[has] = link_drayage[at_clipped[has]]
     return Places(
-        lat=np.array([r.lat for r in rows], dtype=np.float64),
-        lon=np.array([r.lon for r in rows], dtype=np.float64),
-        waste=np.array([waste_index[r.waste_code] for r in rows], dtype=np.int32),
-        province=np.array([p for p, _l in paths], dtype=np.int32),
-        league=np.array([league for _p, league in paths], dtype=np.int32),
-        terminal=np.array([t for t, _d in links], dtype=np.int32),
-        drayage_km=np.array([d for _t, d in links], dtype=np.float64),
+        lat=table.lat,
+        lon=table.lon,
+        waste=np.array([waste_index[code] for code in table.waste_code], dtype=np.int32),
+        province=table.province,
+        league=table.league,
+        terminal=terminal,
+        drayage_km=drayage,
     )
 
 
-def _explanation(mode: str, km: float, per_t: Decimal, rank: int, eligible: int) -> str:
+def _explanation(mode: str, km: float, per_t: str, rank: int, eligible: int) -> str:
     mode_zh = "铁路" if mode == Mode.RAIL else "公路"
     text = (
         f"{mode_zh}{km:.1f}公里，{per_t}元/吨；在{eligible}条可达且质量合格的线路中运费排第{rank}"
@@ -221,8 +216,8 @@ class ExchangeProblem:
     """A month's network as read from the database, ready for a solver."""
 
     tariff: Tariff
-    lots: list[selectors.SupplyLot]
-    receivers: list[selectors.Receiver]
+    lots: selectors.SupplyTable
+    receivers: selectors.DemandTable
     network: Network
     notes: list[str]
 
@@ -289,35 +284,44 @@ def exchange_problem_read(
         raise PermissionDenied("情景不属于该区域 / scenario belongs to another region")
     tariff = tariff_of(scenario)
     notes: list[str] = []
-    lots_all = selectors.exchange_supply_read(
+    supply = selectors.exchange_supply_table(
         region=region, period=period, drawdown_share=drawdown_share
     )
-    receivers_all = selectors.exchange_demand_read(region=region, period=period)
+    demand = selectors.exchange_demand_table(region=region, period=period)
     changes = list(scenario.changes.select_related("region", "terminal")) if scenario else []
-    closed = {c.site_id for c in changes if c.kind == ChangeKind.CLOSE_SITE}
-    receivers_all = [r for r in receivers_all if r.site_id not in closed]
+    closed = np.array(
+        [c.site_id for c in changes if c.kind == ChangeKind.CLOSE_SITE], dtype=np.int64
+    )
+    if closed.size:
+        demand = demand.take(np.flatnonzero(~np.isin(demand.site_id, closed)))
+    added: list[selectors.Receiver] = []
     for change in changes:
         if change.kind == ChangeKind.ADD_PLANT:
             if change.region is None or change.annual_capacity is None:
                 continue  # the check constraint makes this impossible
-            receivers_all.append(
+            province, league = selectors.region_codes_of(change.region.path)
+            added.append(
                 selectors.Receiver(
                     enterprise_id=None,
                     site_id=None,
                     name=change.name,
                     waste_code=str(change.waste_id),
-                    capacity_kg=int(change.annual_capacity * 1000) // 12,
+                    capacity_kg=tonnes_to_kg(change.annual_capacity) // 12,
                     lat=float(change.latitude or 0),
                     lon=float(change.longitude or 0),
-                    region_path=change.region.path,
+                    province=province,
+                    league=league,
                 )
             )
-    lots = [lot for lot in lots_all if not math.isnan(lot.lat) and not math.isnan(lot.lon)]
-    receivers = [r for r in receivers_all if not math.isnan(r.lat) and not math.isnan(r.lon)]
-    if len(lots) < len(lots_all) or len(receivers) < len(receivers_all):
+    demand = demand.extended(added)
+    lot_ok = np.flatnonzero(~(np.isnan(supply.lat) | np.isnan(supply.lon)))
+    receiver_ok = np.flatnonzero(~(np.isnan(demand.lat) | np.isnan(demand.lon)))
+    lots, receivers = supply, demand
+    if lot_ok.size < len(supply) or receiver_ok.size < len(demand):
+        lots, receivers = supply.take(lot_ok), demand.take(receiver_ok)
         notes.append(
-            f"无坐标未参与：供应{len(lots_all) - len(lots)}，"
-            f"接收{len(receivers_all) - len(receivers)} / without coordinates, left out"
+            f"无坐标未参与：供应{len(supply) - len(lots)}，"
+            f"接收{len(demand) - len(receivers)} / without coordinates, left out"
         )
     terminal_index: dict[int, int] = {}
     terminal_lat: list[float] = []
@@ -338,22 +342,26 @@ def exchange_problem_read(
             t = change.terminal
             index = terminal_of(t.pk, float(t.latitude), float(t.longitude))
             rail[change.site_id] = (index, float(change.drayage_km or 0))
-    wastes = sorted({lot.waste_code for lot in lots} | {r.waste_code for r in receivers})
+    wastes = sorted(set(lots.waste_code) | set(receivers.waste_code))
     waste_index = {code: i for i, code in enumerate(wastes)}
     n_q = len(QUALITY_ATTRIBUTES)
     lot_min = np.full((len(receivers), n_q), np.nan)
     lot_max = np.full((len(receivers), n_q), np.nan)
     blends: list[BlendLimit] = []
-    receiver_at = {(r.site_id, r.waste_code): i for i, r in enumerate(receivers) if r.site_id}
+    receiver_at = {
+        (int(site), code): i
+        for i, (site, code) in enumerate(zip(receivers.site_id, receivers.waste_code, strict=True))
+        if site >= 0
+    }
     # limits only matter at receivers (a few thousand sites at most)
-    for limit in selectors.quality_limits_for(site_ids={r.site_id for r in receivers if r.site_id}):
-        row = receiver_at.get((limit.site_id, limit.waste_id))
+    for site_id, waste_id, attribute, scope, low, high in selectors.quality_limits_for(
+        region=region
+    ):
+        row = receiver_at.get((site_id, waste_id))
         if row is None:
             continue
-        column = QUALITY_ATTRIBUTES.index(limit.attribute)
-        low = None if limit.minimum is None else float(limit.minimum)
-        high = None if limit.maximum is None else float(limit.maximum)
-        if limit.scope == LimitScope.BLEND:
+        column = QUALITY_ATTRIBUTES.index(attribute)
+        if scope == LimitScope.BLEND:
             blends.append(BlendLimit(receiver=row, attribute=column, minimum=low, maximum=high))
         else:
             lot_min[row, column] = np.nan if low is None else low
@@ -361,12 +369,12 @@ def exchange_problem_read(
     network = network_build(
         lots=Lots(
             places=_places(lots, waste_index, rail),
-            quantity_kg=np.array([lot.quantity_kg for lot in lots], dtype=np.int64),
-            quality=np.array([lot.quality for lot in lots], dtype=np.float64).reshape(-1, n_q),
+            quantity_kg=lots.quantity_kg,
+            quality=lots.quality,
         ),
         receivers=Receivers(
             places=_places(receivers, waste_index, rail),
-            capacity_kg=np.array([r.capacity_kg for r in receivers], dtype=np.int64),
+            capacity_kg=receivers.capacity_kg,
             lot_min=lot_min,
             lot_max=lot_max,
         ),
@@ -391,27 +399,25 @@ def _run_store(
     scenario: Scenario | None,
     created_by: Any,
     tariff: Tariff,
-    lots: list[selectors.SupplyLot],
-    receivers: list[selectors.Receiver],
-    network_arcs: Any,
+    lots: selectors.SupplyTable,
+    receivers: selectors.DemandTable,
+    network_arcs: Arcs,
     solution: Solution,
     notes: list[str],
 ) -> Run:
     arcs = network_arcs
     moving = np.flatnonzero(solution.flow_kg > 0)
-    # Per lot: how many eligible routes, and each route's rank by cost (1 = cheapest).
+    # Per lot: how many eligible routes, and each route's rank by cost (1 = cheapest,
+    # equal costs share a rank).
     order = np.lexsort((arcs.cost_fen_per_t, arcs.lot))
-    lot_sorted = arcs.lot[order]
-    first = np.searchsorted(lot_sorted, lot_sorted, side="left")
+    lot_sorted = arcs.lot[order].astype(np.int64)
+    key = lot_sorted * (2**40) + arcs.cost_fen_per_t[order]
     rank = np.empty(len(arcs), dtype=np.int64)
-    cost_sorted = arcs.cost_fen_per_t[order]
-    cheapest_equal = np.searchsorted(
-        # rank ties equally: position of the first arc of the lot with the same cost
-        lot_sorted.astype(np.int64) * (2**40) + cost_sorted,
-        lot_sorted.astype(np.int64) * (2**40) + cost_sorted,
-        side="left",
+    rank[order] = (
+        np.searchsorted(key, key, side="left")
+        - np.searchsorted(lot_sorted, lot_sorted, side="left")
+        + 1
     )
-    rank[order] = cheapest_equal - first + 1
     eligible = np.bincount(arcs.lot, minlength=len(lots))
     flow_t = solution.flow_kg.astype(np.float64) / 1000
     is_rail = arcs.mode == MODE_RAIL
@@ -429,7 +435,7 @@ def _run_store(
         lots=len(lots),
         receivers=len(receivers),
         arcs=len(arcs),
-        supplied=kg_to_tonnes(sum(lot.quantity_kg for lot in lots)),
+        supplied=kg_to_tonnes(int(lots.quantity_kg.sum())),
         utilized=kg_to_tonnes(solution.utilized_kg),
         cost_yuan=solution.cost_yuan,
         road_tkm=Decimal(repr(road_tkm)).quantize(Decimal("0.1")),
@@ -439,38 +445,79 @@ def _run_store(
         notes="\n".join(notes),
         created_by=created_by,
     )
+    _flows_insert(run.pk, _flow_rows(lots, receivers, arcs, solution, moving, rank, eligible))
+    return run
+
+
+def _money(cents: int) -> str:
+    """Whole fen as a yuan string with two places (exact; no Decimal per row)."""
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def _flow_rows(
+    lots: selectors.SupplyTable,
+    receivers: selectors.DemandTable,
+    arcs: Arcs,
+    solution: Solution,
+    moving: NDArray[np.int64],
+    rank: NDArray[np.int64],
+    eligible: NDArray[np.int64],
+) -> list[tuple[Any, ...]]:
+    """Column values of the moving arcs' flows, computed as arrays first: the Python
+    loop only formats strings (10,000 flows in a few ms)."""
+    lot = arcs.lot[moving].astype(np.int64)
+    receiver = arcs.receiver[moving].astype(np.int64)
+    kg = solution.flow_kg[moving]
+    fen = arcs.cost_fen_per_t[moving]
+    # Flow cost in whole fen = kg x fen/t / 1000, rounded half to even as
+    # Decimal.quantize would, exactly in integers.
+    whole, rest = np.divmod(kg * fen, 1000)
+    up = (rest > 500) | ((rest == 500) & (whole % 2 == 1))
+    cost_fen = whole + up
+    km = np.round(arcs.km[moving], 1).tolist()
+    rail = (arcs.mode[moving] == MODE_RAIL).tolist()
+    enterprise = lots.enterprise_id[lot].tolist()
+    site = lots.site_id[lot].tolist()
+    listing = [None if i < 0 else i for i in lots.listing_id[lot].tolist()]
+    r_enterprise = [None if i < 0 else i for i in receivers.enterprise_id[receiver].tolist()]
+    r_site = [None if i < 0 else i for i in receivers.site_id[receiver].tolist()]
+    names = [receivers.name[i] for i in receiver.tolist()]
+    wastes = [lots.waste_code[i] for i in lot.tolist()]
+    ranks = rank[moving].tolist()
+    choices = eligible[lot].tolist()
+    kgs = kg.tolist()
+    fens = fen.tolist()
+    costs = cost_fen.tolist()
+    road, rail_mode = Mode.ROAD.value, Mode.RAIL.value
     rows = []
-    for a in moving.tolist():
-        lot = lots[int(arcs.lot[a])]
-        receiver = receivers[int(arcs.receiver[a])]
-        kg = int(solution.flow_kg[a])
-        per_t = (Decimal(int(arcs.cost_fen_per_t[a])) / 100).quantize(Decimal("0.01"))
-        mode = Mode.RAIL if arcs.mode[a] == MODE_RAIL else Mode.ROAD
-        km = float(arcs.km[a])
+    for i in range(len(kgs)):
+        per_t = _money(fens[i])
+        mode = rail_mode if rail[i] else road
         rows.append(
             (
-                run.pk,
-                lot.enterprise_id,
-                lot.site_id,
-                lot.listing_id,
-                receiver.enterprise_id,
-                receiver.site_id,
-                receiver.name,
-                lot.waste_code,
-                kg,  # quantity_kg: whole kilograms, as TonnesField stores them (ADR 0003)
-                str(mode),
-                Decimal(f"{km:.1f}"),
+                enterprise[i],
+                site[i],
+                listing[i],
+                r_enterprise[i],
+                r_site[i],
+                names[i],
+                wastes[i],
+                kgs[i],  # quantity_kg: whole kilograms, as TonnesField stores them (ADR 0003)
+                mode,
+                f"{km[i]:.1f}",
                 per_t,
-                (per_t * kg_to_tonnes(kg)).quantize(Decimal("0.01")),
-                _explanation(mode, km, per_t, int(rank[a]), int(eligible[int(arcs.lot[a])])),
+                _money(costs[i]),
+                _explanation(mode, km[i], per_t, ranks[i], choices[i]),
             )
         )
-    _flows_insert(rows)
-    return run
+    return rows
 
 
 _FLOW_FIELDS = (
     "run",
+    "seq",
     "source_enterprise",
     "source_site",
     "listing",
@@ -487,21 +534,20 @@ _FLOW_FIELDS = (
 )
 
 
-def _flows_insert(rows: list[tuple[Any, ...]]) -> None:
-    """One parameterized INSERT over all flows: bulk_create spends ~0.3 ms per row
-    preparing fields, which for 10,000 flows was half of a whole run (bench/match.py).
-    The values are already in column form (kg integers, quantized Decimals)."""
+def _flows_insert(run_id: int, rows: list[tuple[Any, ...]]) -> None:
+    """All flows of a run through the ledger's bulk writer (COPY on PostgreSQL,
+    ``executemany`` on SQLite): bulk_create spends ~0.3 ms per row preparing fields,
+    which for 10,000 flows was half of a whole run (bench/match.py). The values are
+    already in column form (kg integers, decimal strings); ``seq`` numbers the
+    run's flows from 1 (the flow's public address within the run)."""
     if not rows:
         return
-    quote = connection.ops.quote_name
     by_name = {f.name: f.column for f in ProposedFlow._meta.concrete_fields}
-    columns = ", ".join(quote(by_name[name]) for name in _FLOW_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_FLOW_FIELDS))
-    table = quote(ProposedFlow._meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (model names)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
+    rows_insert(
+        table=connection.ops.quote_name(ProposedFlow._meta.db_table),
+        columns=[connection.ops.quote_name(by_name[name]) for name in _FLOW_FIELDS],
+        rows=((run_id, seq, *row) for seq, row in enumerate(rows, start=1)),
+    )
 
 
 def listing_withdraw(*, listing: Listing) -> Listing:

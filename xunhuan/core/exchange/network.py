@@ -115,6 +115,9 @@ class Network:
     arcs: Arcs
     lot_quality: F64 = field(default_factory=lambda: np.zeros((0, len(QUALITY_ATTRIBUTES))))
     blend_limits: tuple[BlendLimit, ...] = ()
+    # Waste category per lot: arcs never join two categories, so each category is an
+    # independent sub-network the solver may solve on its own (empty: one network).
+    lot_waste: I32 = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
 def empty_places(n: int = 0) -> Places:
@@ -286,4 +289,5 @@ def network_build(
         arcs=arcs,
         lot_quality=lots.quality,
         blend_limits=blend_limits,
+        lot_waste=lots.places.waste,
     )

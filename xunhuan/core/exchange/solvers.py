@@ -115,37 +115,33 @@ def _unreachable(network: Network) -> I64:
 
 
 def network_solve(network: Network) -> Solution:
-    """Most tonnes utilized, then least cost, by min-cost flow (no blending limits)."""
+    """Most tonnes utilized, then least cost, by min-cost flow (no blending limits).
+
+    Arcs join only lots and receivers of one waste category, so each category is
+    solved as its own network: the same optimum (the objectives add up), and
+    OR-Tools' cost scaling runs faster on three networks of a third the size than
+    on one (10,000 x 1,000: ~30 % less solve time, bench/match.py)."""
     if network.blend_limits:
         raise ValueError("blending limits make this a general LP: use lp_solve")
     trivial = _trivial(network, "ortools-mcf")
     if trivial is not None:
         return trivial
     arcs = network.arcs
-    n_lots = int(network.lot_kg.shape[0])
-    n_receivers = int(network.capacity_kg.shape[0])
-    total = max(int(network.lot_kg.sum()), int(network.capacity_kg.sum()))
-    quantum = _quantum(total, int(arcs.cost_fen_per_t.max()))
-    supply = network.lot_kg // quantum
-    capacity = network.capacity_kg // quantum
-
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    arc_ids = smcf.add_arcs_with_capacity_and_unit_cost(
-        arcs.lot.astype(np.int32),
-        (arcs.receiver + n_lots).astype(np.int32),
-        supply[arcs.lot],
-        arcs.cost_fen_per_t,
-    )
-    smcf.set_nodes_supplies(
-        np.arange(n_lots + n_receivers, dtype=np.int32),
-        np.concatenate([supply, -capacity]),
-    )
-    status = smcf.solve_max_flow_with_min_cost()
-    if status != smcf.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed: {status}")
-    flow = smcf.flows(arc_ids).astype(np.int64) * quantum
+    flow = np.zeros(len(arcs), dtype=np.int64)
+    quanta: list[int] = []
+    if network.lot_waste.size == network.lot_kg.size:
+        arc_group = network.lot_waste[arcs.lot]
+        order = np.argsort(arc_group, kind="stable")
+        bounds = np.flatnonzero(np.diff(arc_group[order])) + 1
+        parts = np.split(order, bounds)
+    else:
+        parts = [np.arange(len(arcs))]
+    for part in parts:
+        flow[part], quantum = _component_solve(network, part)
+        quanta.append(quantum)
     unreachable = _unreachable(network)
     notes = [UNREACHABLE] if unreachable.size else []
+    quantum = max(quanta, default=1)
     if quantum > 1:
         notes.append(f"数量按{quantum}千克取整 / quantities solved in {quantum} kg units")
     return Solution(
@@ -157,6 +153,38 @@ def network_solve(network: Network) -> Solution:
         notes=tuple(notes),
         quantum_kg=quantum,
     )
+
+
+def _component_solve(network: Network, part: I64) -> tuple[I64, int]:
+    """Max flow at min cost over the arcs ``part`` and the nodes they touch, in the
+    coarsest unit the int64 objective needs (1 kg unless the total is huge)."""
+    arcs = network.arcs
+    lot = arcs.lot[part]
+    receiver = arcs.receiver[part]
+    lots, lot_node = np.unique(lot, return_inverse=True)
+    receivers, receiver_node = np.unique(receiver, return_inverse=True)
+    supply_kg = network.lot_kg[lots]
+    capacity_kg = network.capacity_kg[receivers]
+    cost = arcs.cost_fen_per_t[part]
+    total = max(int(supply_kg.sum()), int(capacity_kg.sum()))
+    quantum = _quantum(total, int(cost.max(initial=0)))
+    supply = supply_kg // quantum
+    capacity = capacity_kg // quantum
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    arc_ids = smcf.add_arcs_with_capacity_and_unit_cost(
+        lot_node.astype(np.int32),
+        (receiver_node + lots.size).astype(np.int32),
+        supply[lot_node],
+        cost,
+    )
+    smcf.set_nodes_supplies(
+        np.arange(lots.size + receivers.size, dtype=np.int32),
+        np.concatenate([supply, -capacity]),
+    )
+    status = smcf.solve_max_flow_with_min_cost()
+    if status != smcf.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed: {status}")
+    return smcf.flows(arc_ids).astype(np.int64) * quantum, quantum
 
 
 @dataclass(frozen=True)
