@@ -16,6 +16,7 @@ import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -28,7 +29,15 @@ from tests.access_support import FAST_HASHERS, PERSONAS, persist_passwords
 from tests.test_exchange_app import Ordos, region  # noqa: F401  (fixture)
 from xunhuan.api.api import api
 from xunhuan.exchange import services
-from xunhuan.exchange.models import Listing, ProposedFlow, Run, Scenario, ScenarioChange
+from xunhuan.exchange.models import (
+    FlowAcceptance,
+    Listing,
+    ProposedFlow,
+    Run,
+    Scenario,
+    ScenarioChange,
+)
+from xunhuan.transfers.models import Transfer, TransferLeg, TransferLine
 
 PLANT_MEMBERS = frozenset({"owner", "colleague", "reader"})
 REGULATORS = frozenset({"league_regulator", "province_regulator"})
@@ -93,6 +102,8 @@ def _state() -> dict[str, int]:
         "ProposedFlow": ProposedFlow.objects.count(),
         "Scenario": Scenario.objects.count(),
         "ScenarioChange": ScenarioChange.objects.count(),
+        "FlowAcceptance": FlowAcceptance.objects.count(),
+        "Transfer": Transfer.objects.count(),
     }
 
 
@@ -124,6 +135,10 @@ def _listing_body(s: Setup) -> dict[str, Any]:
         "expires_on": s.ordos.period.replace(year=s.ordos.period.year + 1).isoformat(),
         "moisture_pct": "12.5",
     }
+
+
+def _accept_body(s: Setup) -> dict[str, Any]:
+    return {"carrier": s.ordos.world.carrier.credit_code, "vehicle": "蒙K12345"}
 
 
 def _run_body(s: Setup) -> dict[str, Any]:
@@ -200,6 +215,21 @@ OPS: dict[tuple[str, str], tuple[Call, dict[str, int], dict[str, int] | None]] =
         lambda c, s: c.get(f"/api/exchange/runs/{s.run.public_id}/flows"),
         _statuses(RUN_READERS, 200),
         None,
+    ),
+    ("POST", "/api/exchange/runs/{run_id}/flows/{seq}/accept"): (
+        lambda c, s: c.post(
+            f"/api/exchange/runs/{s.run.public_id}/flows/1/accept",
+            _accept_body(s),
+            content_type="application/json",
+        ),
+        # a draft 联单 is the generator's (its writer seats); the receiver and the
+        # regulators see the flow but may not draft for the plant
+        _statuses(
+            frozenset({"owner", "colleague"}),
+            201,
+            frozenset({"reader", "receiver"}) | REGULATORS,
+        ),
+        {"FlowAcceptance": 1, "Transfer": 1},
     ),
     ("GET", "/api/exchange/runs/{run_id}/flows.csv"): (
         lambda c, s: c.get(f"/api/exchange/runs/{s.run.public_id}/flows.csv"),
@@ -344,3 +374,97 @@ def test_list_query_counts_do_not_grow_with_rows(setup: Setup) -> None:
     # session, user, jurisdiction paths (visible enterprises, visible regions), the
     # run, count, page (runs: the regulated codes instead of the run): none per row
     assert (few_flows, few_runs) == (8, 7)
+
+
+def test_accepting_a_flow_drafts_its_transfer_document_once(setup: Setup) -> None:
+    world = setup.ordos.world
+    owner = setup.client("owner")
+    url = f"/api/exchange/runs/{setup.run.public_id}/flows/1/accept"
+    first = owner.post(url, _accept_body(setup), content_type="application/json")
+    assert first.status_code == 201, first.content
+    body = first.json()
+    transfer = Transfer.objects.get(number=body["transfer"])
+    assert body == {
+        "transfer": transfer.number,
+        "status": "draft",
+        "generator": world.plant.credit_code,
+        "receiver": world.receiver.credit_code,
+        "declared": "400.000",
+        "planned_route": "cement",
+    }
+    assert (transfer.generator, transfer.receiver, transfer.purpose) == (
+        world.plant,
+        world.receiver,
+        "utilization",
+    )
+    assert [
+        (line.seq, line.waste_id, line.source_site, line.declared)
+        for line in TransferLine.objects.filter(transfer=transfer)
+    ] == [(1, "SW02", world.plant_site, Decimal("400.000"))]
+    assert [
+        (leg.seq, leg.carrier, leg.mode, leg.vehicle)
+        for leg in TransferLeg.objects.filter(transfer=transfer)
+    ] == [(1, world.carrier, "road", "蒙K12345")]
+    # nothing is signed or posted: a draft only
+    assert transfer.signatures.count() == 0
+    # again (a double click, a colleague): the same draft, nothing new
+    before = _state()
+    again = setup.client("colleague").post(
+        url, _accept_body(setup), content_type="application/json"
+    )
+    assert again.status_code == 201
+    assert again.json()["transfer"] == transfer.number
+    assert _state() == before
+    flows = owner.get(f"/api/exchange/runs/{setup.run.public_id}/flows").json()["items"]
+    assert [(f["seq"], f["transfer"]) for f in flows] == [
+        (1, transfer.number),
+        (2, None),
+        (3, None),
+    ]
+
+
+def test_accept_refuses_unknown_carrier_and_a_planned_plant(setup: Setup) -> None:
+    owner = setup.client("owner")
+    url = f"/api/exchange/runs/{setup.run.public_id}/flows/1/accept"
+    before = _state()
+    bad = owner.post(
+        url,
+        {"carrier": setup.ordos.world.outsider.credit_code},
+        content_type="application/json",
+    )
+    assert (bad.status_code, bad.json()["field"]) == (422, "carrier")
+    missing = owner.post(
+        f"/api/exchange/runs/{setup.run.public_id}/flows/99/accept",
+        _accept_body(setup),
+        content_type="application/json",
+    )
+    assert (missing.status_code, missing.json()["field"]) == (404, "flow")
+    # a scenario's planned plant has no enterprise to send a document to
+    regulator = setup.ordos.world.users["league_regulator"]
+    scenario = services.scenario_create(
+        region=setup.ordos.region, name="新建", created_by=regulator
+    )
+    services.scenario_change_add(
+        scenario=scenario,
+        kind="add_plant",
+        name="拟建利用项目",
+        region=setup.ordos.region,
+        waste=ProposedFlow.objects.filter(run=setup.run).first().waste,  # type: ignore[union-attr]
+        annual_capacity=Decimal("120000"),
+        latitude=Decimal("39.900000"),
+        longitude=Decimal("111.210000"),
+    )
+    planned = services.exchange_run(
+        region=setup.ordos.region,
+        period=setup.ordos.period,
+        created_by=regulator,
+        scenario=scenario,
+    )
+    before = _state()
+    refused = owner.post(
+        f"/api/exchange/runs/{planned.public_id}/flows/1/accept",
+        _accept_body(setup),
+        content_type="application/json",
+    )
+    assert (refused.status_code, refused.json()["field"]) == (422, "flow")
+    assert _state() == before

@@ -27,7 +27,7 @@ from xunhuan.core.errors import NotFound, PermissionDenied, ValidationFailed
 from xunhuan.exchange import exports, selectors, services
 from xunhuan.exchange.models import Listing, ProposedFlow, RailTerminal, Run, Scenario
 from xunhuan.ledger.services import today_in_shanghai
-from xunhuan.registry.models import Region, Site, WasteCategory
+from xunhuan.registry.models import Enterprise, Region, Site, WasteCategory
 
 router = Router(tags=["资源交换 exchange"])
 
@@ -92,6 +92,7 @@ class RunOut(Schema):
 
 
 class FlowOut(Schema):
+    seq: int = Field(..., description="本次计算内的流向序号（接受时使用）")
     source: str = Field(..., alias="source_enterprise.credit_code")
     source_name: str = Field(..., alias="source_enterprise.name")
     source_site: str = Field(..., alias="source_site.code")
@@ -105,6 +106,12 @@ class FlowOut(Schema):
     cost_per_t: Decimal
     cost_yuan: Decimal
     explanation: str
+    transfer: str | None = Field(None, description="已据此开具的联单编号")
+
+    @staticmethod
+    def resolve_transfer(obj: ProposedFlow) -> str | None:
+        acceptance = getattr(obj, "acceptance", None)
+        return acceptance.transfer.number if acceptance is not None else None
 
     @staticmethod
     def resolve_listing(obj: ProposedFlow) -> uuid.UUID | None:
@@ -157,6 +164,21 @@ class ChangeIn(Schema):
     annual_capacity: Decimal | None = Field(None, gt=0)
     latitude: Decimal | None = Field(None, ge=-90, le=90)
     longitude: Decimal | None = Field(None, ge=-180, le=180)
+
+
+class AcceptIn(Schema):
+    carrier: str = Field(..., description="承运单位统一社会信用代码")
+    vehicle: str = Field("", max_length=32, description="车牌号/车皮号")
+    route: str = Field("", description="拟利用方式（默认：接收设施申报的方式）")
+
+
+class AcceptOut(Schema):
+    transfer: str = Field(..., description="联单编号")
+    status: str
+    generator: str
+    receiver: str
+    declared: Decimal
+    planned_route: str
 
 
 class CompareOut(Schema):
@@ -432,3 +454,32 @@ def flows_xlsx(request: HttpRequest, run_id: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="flows-{run_id}.xlsx"'
     return response
+
+
+@router.post("/runs/{run_id}/flows/{seq}/accept", response={201: AcceptOut})
+def flows_accept(
+    request: HttpRequest, run_id: str, seq: int, body: AcceptIn
+) -> tuple[int, AcceptOut]:
+    """Make a proposed flow a draft transfer document (联单) of its generator, in one
+    action: generator, receiver, waste line, carrier leg by the flow's mode, planned
+    route. Drafting is for the generator's admin and member seats; accepting an
+    accepted flow again returns the same draft."""
+    user = _user(request)
+    flow = selectors.flow_get(
+        run=_run(request, run_id), enterprises=enterprises_visible_to(user), seq=seq
+    )
+    carrier = Enterprise.objects.filter(credit_code=body.carrier, is_carrier=True).first()
+    if carrier is None:
+        raise ValidationFailed("承运单位不存在 / unknown carrier", field="carrier")
+    transfer = services.flow_accept(
+        flow=flow, user=user, carrier=carrier, vehicle=body.vehicle, planned_route=body.route
+    )
+    line = transfer.lines.order_by("seq").first()
+    return 201, AcceptOut(
+        transfer=transfer.number,
+        status=transfer.status,
+        generator=transfer.generator.credit_code,
+        receiver=transfer.receiver.credit_code,
+        declared=line.declared if line is not None else Decimal(0),
+        planned_route=transfer.planned_route,
+    )

@@ -564,9 +564,28 @@ def run_flows_list(*, run: Run, enterprises: QuerySet[Enterprise]) -> QuerySet[P
         run.flows.filter(
             Q(source_enterprise__in=enterprises) | Q(receiver_enterprise__in=enterprises)
         )
-        .select_related("source_enterprise", "source_site", "receiver_enterprise", "listing")
-        .order_by("pk")
+        .select_related(
+            "source_enterprise",
+            "source_site",
+            "receiver_enterprise",
+            "listing",
+            "acceptance__transfer",
+        )
+        .order_by("seq")
     )
+
+
+def flow_get(*, run: Run, enterprises: QuerySet[Enterprise], seq: int) -> ProposedFlow:
+    """Flow number ``seq`` of the run, if it sends from or to a visible enterprise."""
+    flow = (
+        run_flows_list(run=run, enterprises=enterprises)
+        .select_related("run", "waste", "receiver_site")
+        .filter(seq=seq)
+        .first()
+    )
+    if flow is None:
+        raise NotFound("流向不存在或无权查看 / flow not found", field="flow")
+    return flow
 
 
 def regulated_codes(*, regions: QuerySet[Region]) -> frozenset[str]:
