@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
@@ -103,6 +104,36 @@ def enterprise_register(
         raise ValidationFailed(
             f"统一社会信用代码{code}已登记 / already registered", field="credit_code"
         )
+    return Enterprise.objects.create(
+        credit_code=code,
+        **_enterprise_fields(
+            name=name,
+            industry_code=industry_code,
+            region_code=region_code,
+            roles=roles,
+            park=park,
+            latitude=latitude,
+            longitude=longitude,
+            address=address,
+        ),
+    )
+
+
+def _enterprise_fields(
+    *,
+    name: str,
+    industry_code: str,
+    region_code: str,
+    roles: Iterable[str],
+    park: Park | None,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+    address: str,
+) -> dict[str, Any]:
+    """The checked fields of an enterprise, as registering and changing one share them."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("单位名称不能为空 / name is required", field="name")
     industry = Industry.objects.filter(code=industry_code).first()
     if industry is None:
         raise ValidationFailed(f"未知行业代码{industry_code} / unknown industry", field="industry")
@@ -115,20 +146,50 @@ def enterprise_register(
         raise ValidationFailed(
             f"角色须为 {sorted(allowed)} 之一 / roles must be among them", field="roles"
         )
-    return Enterprise.objects.create(
-        credit_code=code,
-        name=name.strip(),
-        industry=industry,
-        region=region,
+    return {
+        "name": name,
+        "industry": industry,
+        "region": region,
+        "park": park,
+        "is_generator": "generator" in role_set,
+        "is_utilizer": "utilizer" in role_set,
+        "is_disposer": "disposer" in role_set,
+        "is_carrier": "carrier" in role_set,
+        "latitude": latitude,
+        "longitude": longitude,
+        "address": address.strip(),
+    }
+
+
+def enterprise_update(
+    *,
+    enterprise: Enterprise,
+    name: str,
+    industry_code: str,
+    region_code: str,
+    roles: Iterable[str],
+    park: Park | None = None,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    address: str = "",
+) -> Enterprise:
+    """Change an enterprise's registered particulars with the checks of registering it.
+    The credit code is its identity (ledger chains, transfer documents and seats hang
+    on it) and is never changed: a wrong one is a new registration."""
+    fields = _enterprise_fields(
+        name=name,
+        industry_code=industry_code,
+        region_code=region_code,
+        roles=roles,
         park=park,
-        is_generator="generator" in role_set,
-        is_utilizer="utilizer" in role_set,
-        is_disposer="disposer" in role_set,
-        is_carrier="carrier" in role_set,
         latitude=latitude,
         longitude=longitude,
         address=address,
     )
+    for attr, value in fields.items():
+        setattr(enterprise, attr, value)
+    enterprise.save(update_fields=list(fields))
+    return enterprise
 
 
 def site_register(
@@ -145,6 +206,35 @@ def site_register(
     longitude: Decimal | None = None,
 ) -> Site:
     """Register a site; storage yards need their class (I/II) and design capacity."""
+    fields = _site_fields(
+        name=name,
+        kind=kind,
+        storage_class=storage_class,
+        design_capacity=design_capacity,
+        opened_on=opened_on,
+        is_permanent=is_permanent,
+        latitude=latitude,
+        longitude=longitude,
+    )
+    if Site.objects.filter(enterprise=enterprise, code=code).exists():
+        raise ValidationFailed(f"设施编码{code}已存在 / site code exists", field="code")
+    return Site.objects.create(enterprise=enterprise, code=code, **fields)
+
+
+def _site_fields(
+    *,
+    name: str,
+    kind: str,
+    storage_class: str,
+    design_capacity: Decimal | None,
+    opened_on: dt.date | None,
+    is_permanent: bool,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+) -> dict[str, Any]:
+    """The checked fields of a site, as registering and changing one share them."""
+    if not name.strip():
+        raise ValidationFailed("设施名称不能为空 / site name is required", field="name")
     if kind not in SiteKind.values:
         raise ValidationFailed(f"未知设施类型{kind} / unknown site kind", field="kind")
     if kind == SiteKind.STORAGE:
@@ -161,11 +251,33 @@ def site_register(
             "只有贮存场有类别和永久属性 / class and permanence apply to yards only",
             field="storage_class",
         )
-    if Site.objects.filter(enterprise=enterprise, code=code).exists():
-        raise ValidationFailed(f"设施编码{code}已存在 / site code exists", field="code")
-    return Site.objects.create(
-        enterprise=enterprise,
-        code=code,
+    return {
+        "name": name.strip(),
+        "kind": kind,
+        "storage_class": storage_class,
+        "design_capacity": design_capacity,
+        "opened_on": opened_on,
+        "is_permanent": is_permanent,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+
+
+def site_update(
+    *,
+    site: Site,
+    name: str,
+    kind: str,
+    storage_class: str = "",
+    design_capacity: Decimal | None = None,
+    opened_on: dt.date | None = None,
+    is_permanent: bool = False,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Site:
+    """Change a site's particulars with the checks of registering it. Its enterprise
+    and code stay: ledger rows, imports and stock refer to the site by them."""
+    fields = _site_fields(
         name=name,
         kind=kind,
         storage_class=storage_class,
@@ -175,6 +287,10 @@ def site_register(
         latitude=latitude,
         longitude=longitude,
     )
+    for attr, value in fields.items():
+        setattr(site, attr, value)
+    site.save(update_fields=list(fields))
+    return site
 
 
 def waste_stream_register(
@@ -241,6 +357,11 @@ def park_register(
     note: str = "",
 ) -> Park:
     """Register an industrial park or utilization base (园区/基地) in a region."""
+    fields = _park_fields(name=name, level=level, region_code=region_code, park=None)
+    return Park.objects.create(**fields, is_utilization_base=is_utilization_base, note=note)
+
+
+def _park_fields(*, name: str, level: str, region_code: str, park: Park | None) -> dict[str, Any]:
     name = name.strip()
     if not name:
         raise ValidationFailed("园区名称不能为空 / park name is required", field="name")
@@ -249,12 +370,27 @@ def park_register(
     region = Region.objects.filter(code=region_code).first()
     if region is None:
         raise ValidationFailed(f"未知行政区划代码{region_code} / unknown region", field="region")
-    if Park.objects.filter(name=name).exists():
+    same_name = Park.objects.filter(name=name)
+    if park is not None:
+        same_name = same_name.exclude(pk=park.pk)
+    if same_name.exists():
         raise ValidationFailed(f"园区{name}已登记 / park already registered", field="name")
-    return Park.objects.create(
-        name=name,
-        level=level,
-        region=region,
-        is_utilization_base=is_utilization_base,
-        note=note,
-    )
+    return {"name": name, "level": level, "region": region}
+
+
+def park_update(
+    *,
+    park: Park,
+    name: str,
+    level: str,
+    region_code: str,
+    is_utilization_base: bool = False,
+    note: str = "",
+) -> Park:
+    """Change a park's particulars with the checks of registering it."""
+    fields = _park_fields(name=name, level=level, region_code=region_code, park=park)
+    fields |= {"is_utilization_base": is_utilization_base, "note": note}
+    for attr, value in fields.items():
+        setattr(park, attr, value)
+    park.save(update_fields=list(fields))
+    return park
