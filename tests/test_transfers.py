@@ -552,7 +552,9 @@ def test_every_write_is_audited_with_before_and_after(p: Party) -> None:
     _deliver(p, transfer)
     events = list(AuditEvent.objects.order_by("id").values_list("action", "actor__username"))
     assert events == [
+        ("ledger.post", None),  # the plant's opening stock, posted by the fixture
         ("transfer.create", "owner"),
+        ("ledger.post", "owner"),  # the hand-over the issue writes to the plant's ledger
         ("transfer.issue", "owner"),
         ("transfer.collect", "driver"),
     ]

@@ -31,7 +31,7 @@ from xunhuan.ledger.bulk import ledger_entries_ingest
 from xunhuan.ledger.imports import COLUMNS, RowLookups, row_draft_parse
 from xunhuan.ledger.models import ImportBatch
 from xunhuan.ledger.rules import EntryDraft, validate_draft
-from xunhuan.ledger.services import chain_lock, today_in_shanghai
+from xunhuan.ledger.services import chain_lock, ledger_import_audit, today_in_shanghai
 from xunhuan.registry.models import Enterprise
 
 JOB_CHECK = "imports.check"
@@ -176,6 +176,10 @@ def workbook_ingest(
             place = check.places[(exc.row or 1) - 1]
             outcome.errors.append(_error_at(place, exc.field, exc.message))
             return outcome
+        # One audit event for the workbook, in its transaction (a dry run rolls it back).
+        ledger_import_audit(
+            enterprise=enterprise, batch=batch, created=outcome.created, recorded_by=recorded_by
+        )
         if dry_run:
             transaction.set_rollback(True)
             return outcome

@@ -18,7 +18,7 @@ from xunhuan.core.uscc import CreditCodeError, validate_credit_code
 from xunhuan.ledger.bulk import ledger_entries_ingest
 from xunhuan.ledger.models import EntryKind, ImportBatch
 from xunhuan.ledger.rules import EntryDraft, validate_draft
-from xunhuan.ledger.services import today_in_shanghai
+from xunhuan.ledger.services import ledger_import_audit, today_in_shanghai
 from xunhuan.registry.models import Enterprise, Site, WasteCategory, WasteStream
 
 # Column: (Chinese header, English header). Either header is accepted.
@@ -276,6 +276,10 @@ def ledger_import_csv(
             line = lines[(exc.row or 1) - 1]
             result.errors.append(RowError(line, column_label(exc.field), exc.message))
             return result
+        # One audit event for the file, in its transaction (a dry run rolls it back).
+        ledger_import_audit(
+            enterprise=enterprise, batch=batch, created=result.created, recorded_by=recorded_by
+        )
         if dry_run:
             transaction.set_rollback(True)
             result.created = 0

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ExpressionWrapper, F, Value
 from django.utils import timezone
 
+from xunhuan.audit.services import audit_record
 from xunhuan.core.chain import GENESIS_HASH, entry_hash
 from xunhuan.core.errors import Conflict, InsufficientStock, ValidationFailed
 from xunhuan.core.units import format_tonnes
@@ -249,10 +250,61 @@ def ledger_entries_post(
             entry.save()
             entries.append(entry)
         appender.close()
+        audit_record(
+            actor=recorded_by,
+            action="ledger.post",
+            object_type="ledger_entries",
+            object_id=f"{enterprise.credit_code}:{entries[0].seq}-{entries[-1].seq}",
+            enterprise=enterprise,
+            after={"entries": [entry_summary(entry) for entry in entries]},
+        )
         entries_posted_send(
             enterprise_id=enterprise.pk, seq_from=entries[0].seq, seq_to=entries[-1].seq
         )
     return entries
+
+
+def entry_summary(entry: LedgerEntry) -> dict[str, str | int | None]:
+    """What the audit trail keeps of an entry: enough to recognize it without the chain."""
+    return {
+        "id": str(entry.public_id),
+        "seq": entry.seq,
+        "kind": entry.kind,
+        "site": entry.site.code,
+        "waste": entry.waste_id,
+        "quantity": format_tonnes(entry.quantity),
+        "occurred_on": entry.occurred_on.isoformat(),
+        "batch_code": entry.batch_code or None,
+    }
+
+
+def ledger_import_audit(
+    *,
+    enterprise: Enterprise,
+    batch: ImportBatch,
+    created: int,
+    recorded_by: AbstractBaseUser | None = None,
+) -> None:
+    """Record ONE audit event for a bulk ingest of a file (not one per row): the
+    enterprise, the chain's sequence range the rows took, their count and the file's
+    SHA-256. Call it in the ingest's transaction, right after ``ledger_entries_ingest``
+    (which still holds the chain lock, so the head's last seq is this batch's end); a
+    dry run's rollback takes the event with it."""
+    seq_to = ChainHead.objects.filter(enterprise=enterprise).values_list("last_seq", flat=True)[0]
+    audit_record(
+        actor=recorded_by,
+        action="ledger.import",
+        object_type="import_batch",
+        object_id=str(batch.public_id),
+        enterprise=enterprise,
+        after={
+            "filename": batch.filename,
+            "sha256": batch.sha256,
+            "rows": created,
+            "seq_from": seq_to - created + 1,
+            "seq_to": seq_to,
+        },
+    )
 
 
 def ledger_entry_post(
@@ -342,6 +394,20 @@ def ledger_entry_correct(
             )
             new_entry.save()
         appender.close()
+        audit_record(
+            actor=recorded_by,
+            action="ledger.correct",
+            object_type="ledger_entry",
+            object_id=str(entry.public_id),
+            enterprise=enterprise,
+            before={"entry": entry_summary(entry), "reversed": False},
+            after={
+                "reversed": True,
+                "reason": reason,
+                "reversal": entry_summary(reversal),
+                "replacement": entry_summary(new_entry) if new_entry is not None else None,
+            },
+        )
         entries_posted_send(
             enterprise_id=enterprise.pk, seq_from=reversal.seq, seq_to=head.last_seq
         )
