@@ -101,3 +101,26 @@ def ledger_entries_reload(entries: list[LedgerEntry]) -> list[LedgerEntry]:
         )
     }
     return [by_id[e.pk] for e in entries]
+
+
+def ledger_totals_by_waste_and_kind(
+    *, enterprise: Enterprise, date_from: dt.date, date_to: dt.date
+) -> list[tuple[str, str, Decimal]]:
+    """Net tonnes per (waste code, entry kind) of one enterprise's entries dated in the
+    period, summed in SQL. A correction's reversal is a negative entry of the same kind,
+    so these are the totals of the ledger as corrected."""
+    rows = (
+        LedgerEntry.objects.filter(
+            enterprise=enterprise, occurred_on__gte=date_from, occurred_on__lte=date_to
+        )
+        .values_list("waste_id", "kind")
+        .annotate(total=Sum("quantity"))
+        .order_by("waste_id", "kind")
+    )
+    return [(waste, kind, total) for waste, kind, total in rows]
+
+
+def ledger_years(*, enterprise: Enterprise) -> list[int]:
+    """The calendar years in which the enterprise has entries, oldest first."""
+    dates = LedgerEntry.objects.filter(enterprise=enterprise).dates("occurred_on", "year")
+    return [d.year for d in dates]

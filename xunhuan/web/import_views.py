@@ -1,4 +1,5 @@
-"""Excel in and out: template download, upload with a dry run, commit, progress, export."""
+"""Excel in and out: template download, upload with a dry run, commit, progress, export;
+and the annual ledger summary PDF."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,6 +26,8 @@ from xunhuan.ledger import selectors as ledger_selectors
 from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.web.access import only, visible_enterprise, writable_enterprise
 from xunhuan.web.forms import PeriodForm, WorkbookUploadForm
+from xunhuan.web.pdf_annual import annual_summary as annual_summary_gather
+from xunhuan.web.pdf_annual import annual_summary_pdf
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -127,7 +130,9 @@ def ledger_export(request: HttpRequest, credit_code: str) -> HttpResponse:
         request.GET or None, initial={"date_from": today.replace(month=1, day=1), "date_to": today}
     )
     if not form.is_valid():
-        return render(request, "web/export.html", {"enterprise": enterprise, "form": form})
+        years = ledger_selectors.ledger_years(enterprise=enterprise)
+        context = {"enterprise": enterprise, "form": form, "years": years}
+        return render(request, "web/export.html", context)
     date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     entries = ledger_selectors.ledger_entries_list(
         enterprises=only(enterprise), enterprise=enterprise, date_from=date_from, date_to=date_to
@@ -137,3 +142,22 @@ def ledger_export(request: HttpRequest, credit_code: str) -> HttpResponse:
     )
     name = f"ledger-{enterprise.credit_code}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.xlsx"
     return _xlsx(content, name)
+
+
+@login_required
+@require_GET
+def annual_summary(request: HttpRequest, credit_code: str) -> HttpResponse:
+    """The annual ledger summary PDF for the chosen year (any year with entries)."""
+    enterprise = visible_enterprise(request, credit_code)
+    years = ledger_selectors.ledger_years(enterprise=enterprise)
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        year = 0
+    if year not in years:
+        raise Http404("该年度无台账记录 / no ledger entries in that year")
+    content = annual_summary_pdf(annual_summary_gather(enterprise=enterprise, year=year))
+    response = HttpResponse(content, content_type="application/pdf")
+    name = f"ledger-summary-{enterprise.credit_code}-{year}.pdf"
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
+    return response

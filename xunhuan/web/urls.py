@@ -15,6 +15,7 @@ urlpatterns = [
     path(E + "ledger/new/", ledger_views.entry_new, name="entry_new"),
     path(E + "ledger/<uuid:entry_id>/correct/", ledger_views.entry_correct, name="entry_correct"),
     path(E + "ledger/export/", import_views.ledger_export, name="ledger_export"),
+    path(E + "ledger/annual.pdf", import_views.annual_summary, name="annual_summary"),
     path(E + "imports/", import_views.imports_page, name="imports"),
     path(E + "imports/template/", import_views.import_template, name="import_template"),
     path(E + "imports/<uuid:session_id>/", import_views.import_session, name="import_session"),
