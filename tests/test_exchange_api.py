@@ -206,6 +206,14 @@ OPS: dict[tuple[str, str], tuple[Call, dict[str, int], dict[str, int] | None]] =
         _statuses(REGULATORS, 200),
         None,
     ),
+    ("GET", "/api/exchange/runs/league-effect"): (
+        lambda c, s: c.get(
+            "/api/exchange/runs/league-effect",
+            {"baseline": str(s.run.public_id), "scenario": str(s.scenario_run.public_id)},
+        ),
+        _statuses(REGULATORS, 200),
+        None,
+    ),
     ("GET", "/api/exchange/runs/{run_id}"): (
         lambda c, s: c.get(f"/api/exchange/runs/{s.run.public_id}"),
         _statuses(RUN_READERS, 200),

@@ -379,3 +379,57 @@ def test_exports_carry_the_flows(region: Ordos) -> None:
         "500.000",
         "30.000",
     ]
+
+
+def test_league_rates_with_the_baseline_and_the_scenario_against_targets(region: Ordos) -> None:
+    """Hand-computed: in the month the plant generated 1,000 t and handed 100 t over for
+    utilization (the receiver's 100 t self-utilized is received waste, counted at the
+    generator), so the ledger's rate is 100 / 1,000 = 10.00 %. The baseline closes the
+    far mill: the kiln takes 400 t of the boiler's 900 t surplus (50.00 %); the
+    scenario (nothing closed) places all 900 t (100.00 %). Against an 80 % target for
+    the league: 30.00 points short before, 0.00 after."""
+    from xunhuan.statistics.models import Target
+    from xunhuan.statistics.selectors import StatScope
+
+    world = region.world
+    user = world.users["league_regulator"]
+    closed = services.scenario_create(region=region.region, name="关停粉磨站", created_by=user)
+    services.scenario_change_add(scenario=closed, kind="close_site", site=region.far_site)
+    common = {"region": region.region, "period": region.period, "created_by": user}
+    # no yard drawdown: the month's surplus only
+    baseline = services.exchange_run(scenario=closed, drawdown_share=Decimal(0), **common)
+    scenario = services.exchange_run(drawdown_share=Decimal(0), **common)
+    assert (baseline.utilized, scenario.utilized) == (Decimal("400.000"), Decimal("900.000"))
+    Target.objects.create(
+        region_code=ORDOS,
+        year=region.period.year,
+        plan="测试规划",
+        indicator="一般工业固体废物综合利用率",
+        scope="industrial",
+        metric="rate",
+        threshold_percent=Decimal("80.00"),
+    )
+    effects = selectors.runs_league_effect(
+        regions=Region.objects.filter(path__startswith=region.region.path),
+        enterprises=Enterprise.objects.none(),
+        scope=StatScope.everything(),
+        baseline_id=str(baseline.public_id),
+        scenario_id=str(scenario.public_id),
+    )
+    assert [(e.code, e.baseline_t, e.scenario_t, e.extra_t) for e in effects] == [
+        (ORDOS, Decimal("400.000"), Decimal("900.000"), Decimal("500.000"))
+    ]
+    league = effects[0]
+    assert league.month == f"{region.period:%Y-%m}"
+    assert (league.rate_recorded, league.rate_before, league.rate_after) == (
+        Decimal("10.00"),
+        Decimal("50.00"),
+        Decimal("100.00"),
+    )
+    ours = [t for t in league.targets if t.plan == "测试规划"]
+    assert [
+        (t.threshold_percent, t.rate_before, t.rate_after, t.gap_before_points, t.gap_after_points)
+        for t in ours
+    ] == [
+        (Decimal("80.00"), Decimal("50.00"), Decimal("100.00"), Decimal("30.00"), Decimal("0.00"))
+    ]

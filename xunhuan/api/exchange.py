@@ -28,6 +28,7 @@ from xunhuan.exchange import exports, selectors, services
 from xunhuan.exchange.models import Listing, ProposedFlow, RailTerminal, Run, Scenario
 from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.registry.models import Enterprise, Region, Site, WasteCategory
+from xunhuan.statistics.selectors import stat_scope
 
 router = Router(tags=["资源交换 exchange"])
 
@@ -416,6 +417,44 @@ def runs_compare(request: HttpRequest, baseline: str, scenario: str) -> CompareO
         road_tkm_change=comparison.road_tkm_change,
         rail_tkm_change=comparison.rail_tkm_change,
         co2_change_t=comparison.co2_change_t,
+    )
+
+
+class TargetEffectOut(Schema):
+    plan: str
+    indicator: str
+    year: int
+    threshold_percent: Decimal
+    rate_before: Decimal | None
+    rate_after: Decimal | None
+    gap_before_points: Decimal | None
+    gap_after_points: Decimal | None
+
+
+class LeagueEffectOut(Schema):
+    code: str
+    name: str
+    month: str
+    baseline_t: Decimal = Field(..., description="基线方案拟利用量（吨，按产生地盟市）")
+    scenario_t: Decimal = Field(..., description="情景方案拟利用量（吨）")
+    extra_t: Decimal
+    rate_recorded: Decimal | None = Field(None, description="台账综合利用率（%），当月")
+    rate_before: Decimal | None = Field(None, description="加上基线方案后的利用率（%）")
+    rate_after: Decimal | None = Field(None, description="加上情景方案后的利用率（%）")
+    targets: list[TargetEffectOut]
+
+
+@router.get("/runs/league-effect", response=list[LeagueEffectOut])
+def runs_league_effect(request: HttpRequest, baseline: str, scenario: str) -> list[Any]:
+    """Each league's utilization rate in the runs' month with the baseline's and the
+    scenario's planned flows added to the ledger's figures, against its targets."""
+    user = _user(request)
+    return selectors.runs_league_effect(
+        regions=regions_visible_to(user),
+        enterprises=enterprises_visible_to(user),
+        scope=stat_scope(user),
+        baseline_id=baseline,
+        scenario_id=scenario,
     )
 
 
