@@ -1,6 +1,13 @@
 from django.urls import path
 
-from xunhuan.web import dashboard_views, import_views, ledger_views, transfer_views, views
+from xunhuan.web import (
+    dashboard_views,
+    exchange_views,
+    import_views,
+    ledger_views,
+    transfer_views,
+    views,
+)
 
 app_name = "web"
 E = "enterprises/<str:credit_code>/"
@@ -9,6 +16,13 @@ urlpatterns = [
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("transfers/", transfer_views.transfers_page, name="transfers"),
     path("transfers/<str:number>/", transfer_views.transfer_detail, name="transfer"),
+    path("exchange/", exchange_views.runs_page, name="exchange_runs"),
+    path("exchange/<str:run_id>/", exchange_views.run_page, name="exchange_run"),
+    path(
+        "exchange/<str:run_id>/flows/<int:seq>/accept/",
+        exchange_views.flow_accept,
+        name="exchange_flow_accept",
+    ),
     path(E, views.enterprise_detail, name="enterprise"),
     path(E + "chain/", ledger_views.chain_badge, name="chain_badge"),
     path(E + "ledger/", ledger_views.ledger_history, name="ledger"),
