@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("--enterprises", type=int, default=500)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2025, 12, 31))
+    parser.add_argument(
+        "--load-only", action="store_true", help="fill the database if empty, then stop"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xunhuan.settings")
@@ -54,6 +57,8 @@ def main() -> None:
         summary = demo_load(spec)
         demo_compliance_plant(spec, summary)
         print(f"loaded demo: {summary.entries:,} entries in {time.perf_counter() - started:.0f} s")
+    if args.load_only:
+        return
     as_of = LedgerEntry.objects.order_by("-occurred_on").values_list("occurred_on", flat=True)[0]
     entries = LedgerEntry.objects.count()
     enterprises = Enterprise.objects.count()

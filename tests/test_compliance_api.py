@@ -13,13 +13,16 @@ from pytest_django import DjangoAssertNumQueries, Settings
 
 from tests.access_support import FAST_HASHERS, persist_passwords
 from tests.conftest import World
-from tests.factories import make_enterprise, make_yard
+from tests.factories import make_enterprise, make_user, make_yard, seat
+from xunhuan.accounts.models import Membership, Role
 from xunhuan.api.api import api
 from xunhuan.audit.models import AuditEvent
 from xunhuan.compliance.models import (
     FacilityProfile,
     Finding,
     FindingEvent,
+    HazardousStream,
+    OreZone,
     RuleSetting,
     RuleSettingChange,
 )
@@ -43,6 +46,7 @@ PERSONAS = (
     "league_regulator",
     "other_league_regulator",
     "province_regulator",
+    "league_reader",
 )
 # Whose permanent-yard finding each persona sees (plant: 准格尔; outsider: 包头).
 SEES = {
@@ -56,14 +60,21 @@ SEES = {
     "league_regulator": {"plant"},
     "other_league_regulator": {"outsider"},
     "province_regulator": {"plant", "outsider"},
+    "league_reader": {"plant"},
 }
 ACKNOWLEDGE = {"owner", "colleague", "league_regulator", "province_regulator"}
 REGULATE_PLANT = {"league_regulator", "province_regulator"}
 
 
-@pytest.fixture
-def found(world: World, settings: Settings) -> dict[str, Finding]:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+def permanent_yards_found(world: World) -> dict[str, Finding]:
+    """The world with acting regulators, a read-only league seat, and one permanent-yard
+    finding each for the plant (准格尔) and the outsider (包头). The shared personas'
+    regulator seats are read-only; here they act (member seats), and a read-only seat
+    of the same league sees the queue but moves nothing (ADR 0052)."""
+    regulators = ("league_regulator", "other_league_regulator", "province_regulator")
+    Membership.objects.filter(user__username__in=regulators).update(role=Role.MEMBER)
+    world.users["league_reader"] = make_user(username="league_reader")
+    seat(world.users["league_reader"], region="150600", role=Role.READER)
     persist_passwords(world)
     make_yard(enterprise=world.plant, code="ZC09", name="永久灰场", is_permanent=True)
     make_yard(enterprise=world.outsider, code="ZC09", name="赤泥库", is_permanent=True)
@@ -72,6 +83,12 @@ def found(world: World, settings: Settings) -> dict[str, Finding]:
         "plant": Finding.objects.get(enterprise=world.plant),
         "outsider": Finding.objects.get(enterprise=world.outsider),
     }
+
+
+@pytest.fixture
+def found(world: World, settings: Settings) -> dict[str, Finding]:
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    return permanent_yards_found(world)
 
 
 def state() -> list[Any]:
@@ -316,6 +333,10 @@ def test_every_compliance_operation_is_in_this_matrix() -> None:
         ("POST", "/api/compliance/findings/{finding_id}/waive"),
         ("GET", "/api/compliance/enterprises/{credit_code}/profiles"),
         ("PUT", "/api/compliance/enterprises/{credit_code}/profiles"),
+        ("GET", "/api/compliance/enterprises/{credit_code}/hazardous"),
+        ("PUT", "/api/compliance/enterprises/{credit_code}/hazardous/{waste_code}"),
+        ("GET", "/api/compliance/zones"),
+        ("POST", "/api/compliance/zones"),
     }
 
 
@@ -376,3 +397,86 @@ def test_profile_of_a_line_and_its_refusals(world: World, found: dict[str, Findi
     listed = client.get(url).json()
     assert [(p["site"], p["potline_current_ka"]) for p in listed] == [("BOILER1", "420.5")]
     assert world.client("outsider").get(url).status_code == 404
+
+
+def test_a_read_only_regulator_seat_is_told_so(world: World, found: dict[str, Finding]) -> None:
+    before = state()
+    client = world.client("league_reader")
+    response: TestResponse = client.put(
+        "/api/compliance/rules/YARD-3Y/settings/150600",
+        {"is_enabled": False, "params": {}, "reason": "x"},
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["message"]) == (
+        403,
+        "只读席位不能设置规则 / a read-only regulator seat cannot change rule settings",
+    )
+    # It still reads the queue and the settings history of its league.
+    assert client.get("/api/compliance/findings").json()["count"] == 1
+    assert client.get("/api/compliance/rules/YARD-3Y/settings/150600/history").json() == []
+    assert state() == before
+
+
+def declarations() -> list[Any]:
+    return sorted(HazardousStream.objects.values_list("enterprise_id", "waste_id", "hw_code"))
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, "anonymous"])
+def test_hazardous_put(world: World, found: dict[str, Finding], persona: str) -> None:
+    before = (state(), declarations())
+    url = f"/api/compliance/enterprises/{world.plant.credit_code}/hazardous/SW01"
+    response: TestResponse = world.client(persona).put(
+        url, {"hw_class": "HW48", "hw_code": "321-024-48"}, content_type="application/json"
+    )
+    if persona in PROFILE_WRITERS:
+        assert response.status_code == 200
+        assert (response.json()["waste_code"], response.json()["hw_code"]) == (
+            "SW01",
+            "321-024-48",
+        )
+        listed = world.client("owner").get(url.rsplit("/", 1)[0]).json()
+        assert [(d["waste_code"], d["hw_class"]) for d in listed] == [("SW01", "HW48")]
+        assert AuditEvent.objects.filter(action="compliance.hazardous_stream_declare").count() == 1
+        return
+    expected = 401 if persona == "anonymous" else 403 if "plant" in SEES[persona] else 404
+    assert response.status_code == expected
+    assert (state(), declarations()) == before
+
+
+def test_hazardous_put_refuses_a_code_of_another_class(
+    world: World, found: dict[str, Finding]
+) -> None:
+    url = f"/api/compliance/enterprises/{world.plant.credit_code}/hazardous/SW01"
+    response: TestResponse = world.client("owner").put(
+        url, {"hw_class": "HW48", "hw_code": "900-041-49"}, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["field"]) == (422, "hw_code")
+    assert declarations() == []
+
+
+ZONE_WRITERS = {"league_regulator", "province_regulator"}
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, "anonymous"])
+def test_zones_post(world: World, found: dict[str, Finding], persona: str) -> None:
+    before = (state(), OreZone.objects.count())
+    client = world.client(persona)
+    response: TestResponse = client.post(
+        "/api/compliance/zones",
+        {
+            "region": "150600",
+            "name": "测试重点矿区",
+            "latitude": "39.9",
+            "longitude": "111.2",
+            "radius_km": "25",
+        },
+        content_type="application/json",
+    )
+    if persona in ZONE_WRITERS:
+        assert response.status_code == 201
+        assert (response.json()["region"], response.json()["radius_km"]) == ("150600", "25.0")
+        assert [z["name"] for z in client.get("/api/compliance/zones").json()] == ["测试重点矿区"]
+        assert world.client("other_league_regulator").get("/api/compliance/zones").json() == []
+        return
+    assert response.status_code == (401 if persona == "anonymous" else 403)
+    assert (state(), OreZone.objects.count()) == before

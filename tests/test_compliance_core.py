@@ -9,6 +9,9 @@ import pytest
 
 from xunhuan.core.compliance.checks import (
     Limit,
+    distance_km,
+    fifo_oldest_arrival,
+    hazardous_code_parse,
     limits_breached,
     months_missing,
     outside_band,
@@ -65,7 +68,7 @@ def test_explanations_fill_every_field_or_refuse() -> None:
 
 
 def test_every_rule_is_well_formed() -> None:
-    assert len({rule.rule_id for rule in RULES}) == len(RULES) == 23
+    assert len({rule.rule_id for rule in RULES}) == len(RULES) == 27
     for rule in RULES:
         # Both languages say the same things: English fields are the Chinese ones,
         # with an ``_en`` twin where the value itself is words.
@@ -105,3 +108,36 @@ def test_checks_on_numbers() -> None:
     ]
     breaches = limits_breached({"current": Decimal("399.9"), "ac": None}, limits)
     assert [(b.limit.measure, b.value) for b in breaches] == [("current", Decimal("399.9"))]
+
+
+def test_fifo_oldest_arrival() -> None:
+    inflows = [
+        (dt.date(2025, 3, 1), Decimal("100")),
+        (dt.date(2024, 3, 1), Decimal("300")),
+        (dt.date(2023, 1, 1), Decimal("50")),
+    ]
+    assert fifo_oldest_arrival(Decimal("100"), inflows) == dt.date(2025, 3, 1)
+    assert fifo_oldest_arrival(Decimal("100.001"), inflows) == dt.date(2024, 3, 1)
+    assert fifo_oldest_arrival(Decimal("450"), inflows) == dt.date(2023, 1, 1)
+    assert fifo_oldest_arrival(Decimal("450.001"), inflows) is None  # before the records
+    assert fifo_oldest_arrival(Decimal("0"), inflows) is None
+
+
+def test_hazardous_codes_and_distances() -> None:
+    assert hazardous_code_parse(" hw48 ", " 321-024-48 ") == ("HW48", "321-024-48")
+    assert hazardous_code_parse("HW01") == ("HW01", "")
+    for klass, code, message in (
+        ("HW51", "", "HW01–HW50"),
+        ("HW00", "", "HW01–HW50"),
+        ("W48", "", "HW01–HW50"),
+        ("HW48", "321-024-49", "不属于类别HW48"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            hazardous_code_parse(klass, code)
+    centre = (Decimal("39.9"), Decimal("111.2"))
+    assert distance_km(*centre, Decimal("40.1"), Decimal("111.2")) == Decimal("22.2")
+    assert distance_km(*centre, *centre) == Decimal("0.0")
+    # One degree of longitude at 40° N is about 85 km.
+    assert distance_km(Decimal("40"), Decimal("111"), Decimal("40"), Decimal("112")) == Decimal(
+        "85.2"
+    )

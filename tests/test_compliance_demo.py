@@ -23,13 +23,17 @@ RULES_FOR = {
     "永久贮存场": {"YARD-PERMANENT"},
     "煤矸石未综合利用": {"COAL-MINE-GANGUE"},
     "倾倒丢弃": {"DISCARDED"},
-    "电解铝交流电耗超标": {"AL-POTLINE-EXISTING", "AL-GB21346"},
+    "电解铝交流电耗超标": {"AL-POTLINE-EXISTING", "AL-GB21346", "AL-EXISTING-DEADLINE"},
+    "危险废物贮存超过一年": {"HAZARDOUS-STORAGE"},
+    "电解铝项目资本金比例不足": {"AL-CAPITAL-RATIO"},
+    "划定区域内新建选矿厂规模不足": {"BENEFICIATION-SCALE"},
     "新建电厂缺脱硫石膏利用方案": {"COAL-POWER-PLANS"},
     "利用设施未同时投产": {"THREE-SIMULTANEOUS"},
 }
 # Rules that only planted problems may trigger on the demo's otherwise orderly ledgers.
 # (SMELTER-SLAG and PARK-UTILIZATION are left out on purpose: the demo's smelters
-# utilize 50-90 % of their slag and some parks hold no utilizer, as in the real region.)
+# utilize 50-90 % of their slag and some parks hold no utilizer, as in the real region;
+# so is SMELTER-IN-PARK: many of its copper and lead-zinc smelters stand outside parks.)
 STRICT = {rule for rules in RULES_FOR.values() for rule in rules} | {
     "YARD-3Y",
     "STOCK-AGE",
@@ -60,6 +64,9 @@ def test_every_planted_problem_is_found_and_no_clean_enterprise_is_flagged() -> 
         "AL-GB21346",
         "COAL-POWER-PLANS",
         "THREE-SIMULTANEOUS",
+        "HAZARDOUS-STORAGE",
+        "AL-CAPITAL-RATIO",
+        "BENEFICIATION-SCALE",
     }
     run = compliance_run(as_of=SPEC.end_date())
     found: dict[str, set[str]] = defaultdict(set)
@@ -72,6 +79,7 @@ def test_every_planted_problem_is_found_and_no_clean_enterprise_is_flagged() -> 
     # A plausible, varied queue beyond the planted problems.
     by_rule = dict(Finding.objects.values_list("rule_id").annotate(n=Count("pk")))
     assert by_rule["SMELTER-SLAG"] >= 3
+    assert by_rule["SMELTER-IN-PARK"] >= 1
     assert run.found == sum(by_rule.values())
     again = compliance_run(as_of=SPEC.end_date())
     assert (again.found, again.created, again.resolved) == (run.found, 0, 0)

@@ -13,11 +13,20 @@ import pytest
 from tests.factories import draft, make_enterprise, make_site, make_user, make_yard, seat
 from xunhuan.accounts.models import Role
 from xunhuan.audit.models import AuditEvent
-from xunhuan.compliance.models import Finding, FindingEvent, RuleSetting, RuleSettingChange
+from xunhuan.compliance.models import (
+    Finding,
+    FindingEvent,
+    HazardousStream,
+    OreZone,
+    RuleSetting,
+    RuleSettingChange,
+)
 from xunhuan.compliance.services import (
     compliance_run,
     facility_profile_set,
     finding_waive,
+    hazardous_stream_declare,
+    ore_zone_register,
     rule_setting_set,
 )
 from xunhuan.core.errors import PermissionDenied, ValidationFailed
@@ -56,7 +65,7 @@ def receiver() -> Enterprise:
 
 def disable_in(region: str, rule_id: str) -> None:
     regulator = make_user(username=f"reg{region}{rule_id}")
-    seat(regulator, region=region, role=Role.READER)
+    seat(regulator, region=region, role=Role.MEMBER)
     rule_setting_set(
         user=regulator,
         rule_id=rule_id,
@@ -162,7 +171,7 @@ def test_yard_over_capacity_follows_the_jurisdictions_parameter() -> None:
     yard = make_yard(enterprise=enterprise, code="ZC01", design_capacity=Decimal("1000"))
     post(enterprise, *stored(site, yard, "1200.000", IN_WINDOW))
     regulator = make_user(username="baotou")
-    seat(regulator, region="150200", role=Role.READER)
+    seat(regulator, region="150200", role=Role.MEMBER)
     rule_setting_set(
         user=regulator,
         rule_id="YARD-OVER-CAPACITY",
@@ -223,6 +232,100 @@ def test_stock_age_near_miss_and_longer_allowed_period() -> None:
         reason="自治区规定5年 / five years in this province",
     )
     assert run("STOCK-AGE") == []
+
+
+def _hazardous_yard(
+    old_day: dt.date, *, declare: bool = True, used_from_yard: str | None = None
+) -> tuple[Enterprise, Site]:
+    enterprise, site = plant(industry="3216")
+    yard = make_yard(enterprise=enterprise, code="ZC01", name="危废库")
+    drafts = [
+        *stored(site, yard, "300.000", old_day, "SW01"),
+        *stored(site, yard, "100.000", IN_WINDOW, "SW01"),
+    ]
+    if used_from_yard:
+        drafts.append(
+            draft(
+                yard,
+                "self_utilized",
+                used_from_yard,
+                waste_code="SW01",
+                day=IN_WINDOW,
+                route="other",
+            )
+        )
+    post(enterprise, *drafts)
+    if declare:
+        owner = make_user(username=f"hw-{enterprise.pk}")
+        seat(owner, enterprise=enterprise, role=Role.MEMBER)
+        hazardous_stream_declare(
+            user=owner,
+            enterprise=enterprise,
+            waste_code="sw01",
+            hw_class="hw48",
+            hw_code="321-024-48",
+            note="铝灰",
+        )
+    return enterprise, yard
+
+
+def test_hazardous_waste_stored_over_a_year() -> None:
+    _, yard = _hazardous_yard(dt.date(2024, 3, 1))
+    (finding,) = run("HAZARDOUS-STORAGE")
+    assert (finding.site, finding.waste_id, finding.severity) == (yard, "SW01", 3)
+    assert finding.explanation_zh == (
+        "危废库（ZC01）贮存的危险废物冶炼废渣（HW48 321-024-48）现存400.000吨，近365天入库合计"
+        "100.000吨：按先进先出至少300.000吨已贮存超过365天，最早一批约于2024-03-01入库（已486天）。"
+    )
+    assert finding.measured == {
+        "stock": "400.000",
+        "inflow": "100.000",
+        "old": "300.000",
+        "days": "365",
+        "oldest_arrival": "2024-03-01",
+    }
+    assert (finding.period_start, finding.period_end) == (dt.date(2024, 7, 1), AS_OF)
+
+
+def test_hazardous_storage_near_misses_and_undeclared_waste() -> None:
+    _hazardous_yard(dt.date(2024, 7, 1))  # 364 days before as_of: within the year
+    _hazardous_yard(dt.date(2024, 3, 1), used_from_yard="300.000")  # old batch used first
+    _hazardous_yard(dt.date(2020, 3, 1), declare=False)  # general waste: STOCK-AGE's business
+    assert run("HAZARDOUS-STORAGE") == []
+
+
+def test_hazardous_declarations_are_checked_and_audited() -> None:
+    enterprise, _ = plant()
+    reader = make_user(username="hw-reader")
+    seat(reader, enterprise=enterprise, role=Role.READER)
+    writer = make_user(username="hw-writer")
+    seat(writer, enterprise=enterprise, role=Role.MEMBER)
+    with pytest.raises(PermissionDenied):
+        hazardous_stream_declare(
+            user=reader, enterprise=enterprise, waste_code="SW01", hw_class="HW48"
+        )
+    for hw_class, hw_code, field in (
+        ("HW51", "", "hw_class"),
+        ("HW48", "321-024-49", "hw_code"),
+        ("HW48", "321024-48", "hw_code"),
+    ):
+        with pytest.raises(ValidationFailed) as bad:
+            hazardous_stream_declare(
+                user=writer,
+                enterprise=enterprise,
+                waste_code="SW01",
+                hw_class=hw_class,
+                hw_code=hw_code,
+            )
+        assert bad.value.field == field
+    assert not HazardousStream.objects.exists()
+    hazardous_stream_declare(user=writer, enterprise=enterprise, waste_code="SW01", hw_class="HW48")
+    event = AuditEvent.objects.get(action="compliance.hazardous_stream_declare")
+    assert (event.actor, event.enterprise, event.after) == (
+        writer,
+        enterprise,
+        {"waste": "SW01", "hw_class": "HW48", "hw_code": ""},
+    )
 
 
 # --- plans, utilization, 三同时, parks -------------------------------------------------
@@ -423,13 +526,111 @@ def test_smelting_line_scale() -> None:
     assert finding.explanation_zh == "铜冶炼生产线车间（SC01）年产能99,999吨，低于100,000吨。"
 
 
-def test_beneficiation_scale() -> None:
-    small = _line("0912", metal="pbzn", beneficiation_t_per_day=Decimal("999.9"))
-    _line("0911", metal="cu", beneficiation_t_per_day=Decimal("300"))
-    _line("3211", metal="cu", beneficiation_t_per_day=Decimal("10"))  # a smelter
+def _plant_at(
+    latitude: str, industry: str = "0912", *, new: bool = True, **values: Any
+) -> Enterprise:
+    enterprise = _line(industry, new=new, **values)
+    Site.objects.filter(enterprise=enterprise).update(
+        latitude=Decimal(latitude), longitude=Decimal("111.200000")
+    )
+    return enterprise
+
+
+def test_beneficiation_scale_inside_a_designated_zone() -> None:
+    league = make_user(username="eeds-zones")
+    seat(league, region="150600", role=Role.MEMBER)
+    zone = ore_zone_register(
+        user=league,
+        region_code="150600",
+        name="测试重点矿区",
+        latitude=Decimal("39.900000"),
+        longitude=Decimal("111.200000"),
+        radius_km=Decimal("30"),
+    )
+    small = _plant_at("40.100000", metal="pbzn", beneficiation_t_per_day=Decimal("999.9"))
+    _plant_at("40.100000", metal="pbzn", beneficiation_t_per_day=Decimal("1000"))  # at the limit
+    _plant_at("40.100000", new=False, metal="pbzn", beneficiation_t_per_day=Decimal("10"))  # old
+    _plant_at("40.300000", metal="pbzn", beneficiation_t_per_day=Decimal("10"))  # 44.5 km out
+    _plant_at("40.100000", "3211", metal="cu", beneficiation_t_per_day=Decimal("10"))  # smelter
     (finding,) = run("BENEFICIATION-SCALE")
     assert finding.enterprise == small
-    assert finding.explanation_zh == "铅锌选矿厂车间（SC01）处理能力999.9吨/日，低于1,000吨/日。"
+    assert finding.explanation_zh == (
+        "新建铅锌选矿厂车间（SC01）位于划定区域测试重点矿区内（距中心22.2公里），处理能力999.9吨/日，"
+        "低于1,000吨/日。"
+    )
+    assert finding.measured == {"capacity": "999.9", "minimum": "1000", "distance": "22.2"}
+    event = AuditEvent.objects.get(action="compliance.ore_zone_register")
+    assert (event.actor, event.object_id) == (league, str(zone.public_id))
+    assert event.after == {
+        "region": "150600",
+        "name": "测试重点矿区",
+        "latitude": "39.900000",
+        "longitude": "111.200000",
+        "radius_km": "30",
+    }
+
+
+def test_zones_are_the_acting_regulators_and_at_most_30_km() -> None:
+    reader = make_user(username="eeds-zone-reader")
+    seat(reader, region="150600", role=Role.READER)
+    member = make_user(username="eeds-zone-member")
+    seat(member, region="150600", role=Role.MEMBER)
+    where = {"latitude": Decimal("39.9"), "longitude": Decimal("111.2")}
+    with pytest.raises(PermissionDenied):
+        ore_zone_register(
+            user=reader, region_code="150600", name="甲", radius_km=Decimal("10"), **where
+        )
+    with pytest.raises(PermissionDenied):
+        ore_zone_register(
+            user=member, region_code="150200", name="乙", radius_km=Decimal("10"), **where
+        )
+    with pytest.raises(ValidationFailed) as wide:
+        ore_zone_register(
+            user=member, region_code="150600", name="丙", radius_km=Decimal("30.1"), **where
+        )
+    assert wide.value.field == "radius_km"
+    assert not OreZone.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="compliance.").exists()
+    # No zone registered: the rule has nothing to measure against and stays silent.
+    _plant_at("40.100000", metal="pbzn", beneficiation_t_per_day=Decimal("10"))
+    assert run("BENEFICIATION-SCALE") == []
+
+
+def test_aluminium_capital_ratio() -> None:
+    short = _line("3216", new=True, capital_ratio_pct=Decimal("39.99"))
+    _line("3216", new=True, capital_ratio_pct=Decimal("40"))
+    _line("3211", new=True, capital_ratio_pct=Decimal("20"))  # copper: no such seed norm
+    (finding,) = run("AL-CAPITAL-RATIO")
+    assert finding.enterprise == short
+    assert finding.explanation_zh == "电解铝项目车间（SC01）资本金比例39.99%，低于40%。"
+
+
+def test_existing_potline_after_the_twelfth_plan_deadline() -> None:
+    late = _line("3216", ac_kwh_per_t_liquid=Decimal("12800"))
+    _line("3216", ac_kwh_per_t_liquid=Decimal("12750"), ac_kwh_per_t_ingot=Decimal("13200"))
+    _line("3216", new=True, ac_kwh_per_t_liquid=Decimal("12800"))  # new line: AL-POTLINE-NEW
+    _line("3211", ac_kwh_per_t_liquid=Decimal("20000"))  # copper smelter
+    (finding,) = run("AL-EXISTING-DEADLINE")
+    assert finding.enterprise == late
+    assert finding.explanation_zh == (
+        "现有电解铝生产线车间（SC01）：铝液交流电耗12800.0kWh/t，高于12750kWh/t；"
+        "“十二五”末（2015年底）起应达到新建生产线能耗水平。"
+    )
+    # Before the deadline had passed the same line was not yet late.
+    compliance_run(rule_ids=["AL-EXISTING-DEADLINE"], as_of=dt.date(2015, 12, 31))
+    assert Finding.objects.get(rule_id="AL-EXISTING-DEADLINE").status == "resolved"
+
+
+def test_copper_lead_zinc_smelter_outside_a_park() -> None:
+    park = Park.objects.create(name="测试有色金属园区", level="provincial", region_id="150622")
+    outside, _ = plant(industry="3212", name="测试铅锌冶炼厂")
+    plant(industry="3212", park=park)  # in a park
+    plant(industry="3216")  # aluminium: not in the seed's list
+    (finding,) = run("SMELTER-IN-PARK")
+    assert finding.enterprise == outside
+    assert finding.explanation_zh == (
+        "铅锌冶炼企业测试铅锌冶炼厂未登记在任何工业园区内（要求建设在有色金属专业园区）。"
+    )
 
 
 def test_ore_self_supply() -> None:
@@ -663,3 +864,58 @@ def test_run_by_region_and_incremental_run_leave_the_rest_alone() -> None:
     # An incremental run for the other enterprise does not resolve this one.
     run("YARD-PERMANENT", enterprise_ids=[there.pk])
     assert Finding.objects.get(enterprise=here).status == "open"
+
+
+def test_a_read_only_regulator_seat_changes_no_setting_and_moves_no_finding() -> None:
+    enterprise, _ = plant()
+    make_yard(enterprise=enterprise, code="ZC09", is_permanent=True)
+    (finding,) = run("YARD-PERMANENT")
+    reader = make_user(username="eeds-reader")
+    seat(reader, region="150600", role=Role.READER)
+    with pytest.raises(PermissionDenied) as refused:
+        rule_setting_set(
+            user=reader,
+            rule_id="YARD-PERMANENT",
+            region_code="150622",
+            is_enabled=False,
+            params={},
+            reason="试图关闭 / trying to switch it off",
+        )
+    assert refused.value.message == (
+        "只读席位不能设置规则 / a read-only regulator seat cannot change rule settings"
+    )
+    with pytest.raises(PermissionDenied):
+        finding_waive(user=reader, finding=finding, reason="x")
+    assert not RuleSetting.objects.exists()
+    assert not RuleSettingChange.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="compliance.").exists()
+    finding.refresh_from_db()
+    assert (finding.status, FindingEvent.objects.filter(finding=finding).count()) == ("open", 1)
+    # The same league's member seat may, and the change is audited with what it replaced.
+    member = make_user(username="eeds-member")
+    seat(member, region="150600", role=Role.MEMBER)
+    for enabled, params in ((True, {"years": "2"}), (False, {})):
+        rule_setting_set(
+            user=member,
+            rule_id="YARD-3Y",
+            region_code="150622",
+            is_enabled=enabled,
+            params=params,
+            reason="从严 / stricter",
+        )
+    assert list(
+        AuditEvent.objects.filter(action="compliance.rule_setting_set")
+        .order_by("pk")
+        .values_list("actor__username", "before", "after")
+    ) == [
+        (
+            "eeds-member",
+            None,
+            {"is_enabled": True, "params": {"years": "2"}, "reason": "从严 / stricter"},
+        ),
+        (
+            "eeds-member",
+            {"is_enabled": True, "params": {"years": "2"}},
+            {"is_enabled": False, "params": {}, "reason": "从严 / stricter"},
+        ),
+    ]

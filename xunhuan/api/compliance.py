@@ -15,12 +15,21 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from xunhuan.accounts.selectors import enterprises_visible_to
 from xunhuan.compliance import selectors
 from xunhuan.compliance.exports import findings_export_xlsx
-from xunhuan.compliance.models import FacilityProfile, Finding, RuleSetting, RuleSettingChange
+from xunhuan.compliance.models import (
+    FacilityProfile,
+    Finding,
+    HazardousStream,
+    OreZone,
+    RuleSetting,
+    RuleSettingChange,
+)
 from xunhuan.compliance.services import (
     facility_profile_declare,
     finding_acknowledge,
     finding_resolve,
     finding_waive,
+    hazardous_stream_declare,
+    ore_zone_register,
     rule_setting_set,
 )
 from xunhuan.core.compliance.library import RULES_BY_ID
@@ -281,6 +290,7 @@ class ProfileIn(Schema):
     line_capacity_t: Decimal | None = None
     beneficiation_t_per_day: Decimal | None = None
     ore_self_supply_pct: Decimal | None = None
+    capital_ratio_pct: Decimal | None = None
     has_gangue_plan: bool | None = None
     has_fly_ash_plan: bool | None = None
     has_fgd_gypsum_plan: bool | None = None
@@ -319,4 +329,78 @@ def profiles_put(
         enterprise=_enterprise(request, credit_code),
         site_code=site,
         values=body.model_dump(exclude_none=True),
+    )
+
+
+class HazardousIn(Schema):
+    hw_class: str = Field(..., max_length=4)
+    hw_code: str = Field("", max_length=10)
+    note: str = Field("", max_length=200)
+
+
+class HazardousOut(Schema):
+    id: uuid.UUID = Field(..., alias="public_id")
+    enterprise: str = Field(..., alias="enterprise.credit_code")
+    waste_code: str = Field(..., alias="waste_id")
+    hw_class: str
+    hw_code: str
+    note: str
+    declared_at: dt.datetime
+
+
+@router.get("/enterprises/{credit_code}/hazardous", response=list[HazardousOut])
+def hazardous_list(request: HttpRequest, credit_code: str) -> QuerySet[HazardousStream]:
+    """Wastes the enterprise declared hazardous (checked by HAZARDOUS-STORAGE)."""
+    return selectors.hazardous_streams_list(enterprise_id=_enterprise(request, credit_code).pk)
+
+
+@router.put("/enterprises/{credit_code}/hazardous/{waste_code}", response=HazardousOut)
+def hazardous_put(
+    request: HttpRequest, credit_code: str, waste_code: str, body: HazardousIn
+) -> HazardousStream:
+    """Declare a waste booked under ``waste_code`` hazardous (名录 class and code)."""
+    return hazardous_stream_declare(
+        user=request.user,
+        enterprise=_enterprise(request, credit_code),
+        waste_code=waste_code,
+        hw_class=body.hw_class,
+        hw_code=body.hw_code,
+        note=body.note,
+    )
+
+
+class ZoneIn(Schema):
+    region: str
+    name: str = Field(..., max_length=128)
+    latitude: Decimal
+    longitude: Decimal
+    radius_km: Decimal
+
+
+class ZoneOut(Schema):
+    id: uuid.UUID = Field(..., alias="public_id")
+    region: str = Field(..., alias="region_id")
+    name: str
+    latitude: Decimal
+    longitude: Decimal
+    radius_km: Decimal
+    created_at: dt.datetime
+
+
+@router.get("/zones", response=list[ZoneOut])
+def zones_list(request: HttpRequest) -> QuerySet[OreZone]:
+    """Designated mining zones in the user's jurisdiction (regulators only)."""
+    return selectors.ore_zones_visible_to(request.user)
+
+
+@router.post("/zones", response={201: ZoneOut})
+def zones_post(request: HttpRequest, body: ZoneIn) -> tuple[int, OreZone]:
+    """Register a designated zone (≤ 30 km) that new beneficiation plants are held to."""
+    return 201, ore_zone_register(
+        user=request.user,
+        region_code=body.region,
+        name=body.name,
+        latitude=body.latitude,
+        longitude=body.longitude,
+        radius_km=body.radius_km,
     )

@@ -58,6 +58,10 @@ class FacilityProfile(models.Model):
     ore_self_supply_pct = models.DecimalField(
         _("自有矿山原料自给率（%）"), max_digits=5, decimal_places=2, null=True, blank=True
     )
+    # Electrolytic aluminium project financing (seed 004: 最低资本金比例 40%)
+    capital_ratio_pct = models.DecimalField(
+        _("项目资本金比例（%）"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
     # Plans and 三同时 (seed 003)
     has_gangue_plan = models.BooleanField(_("有煤矸石综合利用方案"), default=False)
     has_fly_ash_plan = models.BooleanField(_("有粉煤灰综合利用方案"), default=False)
@@ -83,6 +87,64 @@ class FacilityProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enterprise_id}/{self.site_id or '-'}"
+
+
+class HazardousStream(models.Model):
+    """A waste an enterprise declares hazardous (国家危险废物名录 class and code).
+
+    The platform's catalogue holds only general industrial solid waste (SW codes), so
+    a hazardous waste kept in this ledger is booked under the SW code the enterprise
+    uses for it and declared here; the one-year storage rule (固废法2020第八十一条)
+    looks only at declared streams (ADR 0052).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="+")
+    waste = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+")
+    hw_class = models.CharField(_("危险废物类别"), max_length=4)
+    hw_code = models.CharField(_("危险废物代码"), max_length=10, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    declared_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("危险废物申报")
+        verbose_name_plural = _("危险废物申报")
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "waste"], name="hazardous_stream_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}/{self.waste_id} {self.hw_class}"
+
+
+class OreZone(models.Model):
+    """A zone a league designates around a key mining area (seed 004: 覆盖半径一般控制在
+    30公里以内); new beneficiation plants inside it must reach the seed's minimum scale."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("划定区域名称"), max_length=128)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    latitude = models.DecimalField(_("中心纬度"), max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(_("中心经度"), max_digits=9, decimal_places=6)
+    radius_km = models.DecimalField(_("半径（公里）"), max_digits=5, decimal_places=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("选矿划定区域")
+        verbose_name_plural = _("选矿划定区域")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="ore_zone_unique_name"),
+            models.CheckConstraint(name="ore_zone_radius_positive", condition=Q(radius_km__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.radius_km} km)"
 
 
 class RuleSetting(models.Model):

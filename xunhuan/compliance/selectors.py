@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from xunhuan.accounts.models import Membership
+from xunhuan.accounts.models import WRITER_ROLES, Membership
 from xunhuan.accounts.selectors import regions_regulated_by, regions_visible_to
 from xunhuan.compliance.models import (
     FacilityProfile,
     Finding,
     FindingEvent,
     FindingStatus,
+    HazardousStream,
+    OreZone,
     RuleSetting,
     RuleSettingChange,
 )
@@ -29,6 +31,10 @@ ORDERINGS = {
     "age": ("first_seen", "-severity", "pk"),
     "recent": ("-last_seen", "-severity", "pk"),
 }
+
+
+# The queue's default: what still needs handling (open or acknowledged).
+ACTIVE_FILTER = "active"
 
 
 def findings_visible_to(user: User) -> QuerySet[Finding]:
@@ -57,7 +63,9 @@ def findings_list(
 ) -> QuerySet[Finding]:
     """A filtered, ordered page source for the queue and the enterprise's own list."""
     rows = findings.select_related("enterprise", "site", "park", "waste", "region")
-    if status:
+    if status == ACTIVE_FILTER:
+        rows = rows.filter(status__in=finding_open_statuses())
+    elif status:
         rows = rows.filter(status=status)
     if rule_id:
         rows = rows.filter(rule_id=rule_id.strip().upper())
@@ -143,3 +151,54 @@ def facility_profiles_list(*, enterprise_id: int) -> QuerySet[FacilityProfile]:
         .select_related("enterprise", "site")
         .order_by("site__code", "pk")
     )
+
+
+def region_administered(*, user: User, region_id: str) -> bool:
+    """Whether the user holds an acting (admin or member) regulator seat over the region's
+    subtree. Reader seats see the queue and settings but may change nothing (ADR 0052)."""
+    if not user.is_authenticated:
+        return False
+    paths = Membership.objects.filter(
+        user_id=user.pk, regulator_region__isnull=False, role__in=WRITER_ROLES
+    ).values_list("regulator_region__path", flat=True)
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(path__startswith=path)
+    return Region.objects.filter(condition, pk=region_id).exists()
+
+
+def enterprise_written_by(*, user: User, enterprise_id: int | None) -> bool:
+    """Whether the user holds a writer seat (admin or member) at the enterprise."""
+    if enterprise_id is None or not user.is_authenticated:
+        return False
+    return Membership.objects.filter(
+        user_id=user.pk, enterprise_id=enterprise_id, role__in=WRITER_ROLES
+    ).exists()
+
+
+def finding_actions(*, user: User, finding: Finding) -> set[str]:
+    """The status moves the user could make on the finding now (the services decide
+    again): acknowledge for the enterprise's writers and acting regulators; resolve
+    and waive for acting regulators of its region."""
+    if finding.status not in finding_open_statuses():
+        return set()
+    regulator = region_administered(user=user, region_id=finding.region_id)
+    actions = {"resolve", "waive"} if regulator else set()
+    if finding.status == FindingStatus.OPEN and (
+        regulator or enterprise_written_by(user=user, enterprise_id=finding.enterprise_id)
+    ):
+        actions.add("acknowledge")
+    return actions
+
+
+def hazardous_streams_list(*, enterprise_id: int) -> QuerySet[HazardousStream]:
+    return (
+        HazardousStream.objects.filter(enterprise_id=enterprise_id)
+        .select_related("enterprise")
+        .order_by("waste_id")
+    )
+
+
+def ore_zones_visible_to(user: User) -> QuerySet[OreZone]:
+    """Zones registered in the regions the user regulates (none for enterprise seats)."""
+    return OreZone.objects.filter(region__in=regions_visible_to(user)).order_by("region_id", "name")

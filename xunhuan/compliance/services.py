@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -14,7 +15,6 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from xunhuan.accounts.models import WRITER_ROLES, Membership
 from xunhuan.accounts.selectors import regions_visible_to
 from xunhuan.audit.services import audit_record
 from xunhuan.compliance.models import (
@@ -23,17 +23,21 @@ from xunhuan.compliance.models import (
     Finding,
     FindingEvent,
     FindingStatus,
+    HazardousStream,
+    OreZone,
     PendingCheck,
     RuleSetting,
     RuleSettingChange,
 )
 from xunhuan.compliance.scanners import SCANNERS, Hit, Scope, hit_measured
+from xunhuan.compliance.selectors import enterprise_written_by, region_administered
+from xunhuan.core.compliance.checks import hazardous_code_parse
 from xunhuan.core.compliance.explain import explanation_render
 from xunhuan.core.compliance.library import RULES, RuleDef, rule_get
 from xunhuan.core.compliance.params import ParamValue, params_as_text, params_resolve
 from xunhuan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xunhuan.ledger.services import today_in_shanghai
-from xunhuan.registry.models import Enterprise, Park, Region, Site
+from xunhuan.registry.models import Enterprise, Park, Region, Site, WasteCategory
 
 User = AbstractBaseUser | AnonymousUser
 ACTIVE = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED)
@@ -276,15 +280,31 @@ def fields_updated() -> list[str]:
 
 
 def _regulates(user: User, region_id: str) -> bool:
+    """Any regulator seat over the region, read-only ones included (for reading)."""
     return regions_visible_to(user).filter(pk=region_id).exists()
 
 
+def _administers(user: User, region_id: str) -> bool:
+    """An acting regulator seat over the region (ADR 0052): reader seats at a regulator
+    see the queue and the settings but change nothing, since moving a finding or a
+    rule's parameters is an official act of the jurisdiction."""
+    return region_administered(user=user, region_id=region_id)
+
+
+def _refuse_reader(user: User, region_id: str, what_zh: str, what_en: str) -> None:
+    """Raise PermissionDenied unless the user administers the region; a reader seat of
+    the region is told it is read-only rather than that it is not the regulator."""
+    if _administers(user, region_id):
+        return
+    if _regulates(user, region_id):
+        raise PermissionDenied(
+            f"只读席位不能{what_zh} / a read-only regulator seat cannot {what_en}"
+        )
+    raise PermissionDenied(f"只有辖区监管部门可{what_zh} / only the region's regulator may")
+
+
 def _writes_for(user: User, enterprise_id: int | None) -> bool:
-    if enterprise_id is None or not user.is_authenticated:
-        return False
-    return Membership.objects.filter(
-        user_id=user.pk, enterprise_id=enterprise_id, role__in=WRITER_ROLES
-    ).exists()
+    return enterprise_written_by(user=user, enterprise_id=enterprise_id)
 
 
 def _reason(reason: str, *, required: bool) -> str:
@@ -308,15 +328,15 @@ def rule_setting_set(
 ) -> RuleSetting:
     """Switch a rule on or off and set its parameters for a regulator's jurisdiction.
 
-    Only a regulator of the region (or of a region above it) may; the parameters are
+    Only an admin or member seat of the region's regulator (or of a region above it)
+    may, never a read-only seat (ADR 0052); the parameters are
     validated against the rule's types and ranges and stored as text; the change and
     what it replaced are appended to the rule's history in the same transaction.
     """
     rule = rule_get(rule_id)
     if rule is None:
         raise NotFound(f"没有该规则：{rule_id} / unknown rule", field="rule_id")
-    if not _regulates(user, region_code):
-        raise PermissionDenied("只有辖区监管部门可设置规则 / only the region's regulator may")
+    _refuse_reader(user, region_code, "设置规则", "change rule settings")
     text = _reason(reason, required=True)
     values = params_resolve(rule.params, params)
     overrides = {name: value for name, value in params_as_text(values).items() if name in params}
@@ -397,8 +417,8 @@ def _locked(finding: Finding) -> Finding:
 def finding_acknowledge(*, user: User, finding: Finding, reason: str = "") -> Finding:
     """The enterprise (a writer seat) or its regulator acknowledges an open finding."""
     finding = _locked(finding)
-    if not (_writes_for(user, finding.enterprise_id) or _regulates(user, finding.region_id)):
-        raise PermissionDenied("无权处理该问题 / no right to handle this finding")
+    if not _writes_for(user, finding.enterprise_id):
+        _refuse_reader(user, finding.region_id, "处理该问题", "handle this finding")
     return _transition(
         finding,
         FindingStatus.ACKNOWLEDGED,
@@ -412,8 +432,7 @@ def finding_acknowledge(*, user: User, finding: Finding, reason: str = "") -> Fi
 def finding_resolve(*, user: User, finding: Finding, reason: str) -> Finding:
     """The regulator closes a finding as put right, saying how."""
     finding = _locked(finding)
-    if not _regulates(user, finding.region_id):
-        raise PermissionDenied("只有辖区监管部门可销号 / only the regulator may resolve")
+    _refuse_reader(user, finding.region_id, "销号", "resolve findings")
     return _transition(
         finding,
         FindingStatus.RESOLVED,
@@ -427,8 +446,7 @@ def finding_resolve(*, user: User, finding: Finding, reason: str) -> Finding:
 def finding_waive(*, user: User, finding: Finding, reason: str) -> Finding:
     """The regulator waives a finding with a reason; re-runs keep it waived."""
     finding = _locked(finding)
-    if not _regulates(user, finding.region_id):
-        raise PermissionDenied("只有辖区监管部门可豁免 / only the regulator may waive")
+    _refuse_reader(user, finding.region_id, "豁免", "waive findings")
     return _transition(
         finding,
         FindingStatus.WAIVED,
@@ -440,6 +458,7 @@ def finding_waive(*, user: User, finding: Finding, reason: str) -> Finding:
 
 PROFILE_FIELDS = (
     "is_new_project",
+    "capital_ratio_pct",
     "potline_current_ka",
     "ac_kwh_per_t_liquid",
     "ac_kwh_per_t_ingot",
@@ -499,7 +518,7 @@ def facility_profile_declare(
 ) -> FacilityProfile:
     """An enterprise writer (declaring its own parameters) or the enterprise's regulator
     sets the technical parameters of a line (``site_code``) or the enterprise-wide ones."""
-    if not (_writes_for(user, enterprise.pk) or _regulates(user, enterprise.region_id)):
+    if not (_writes_for(user, enterprise.pk) or _administers(user, enterprise.region_id)):
         raise PermissionDenied(
             "无权填报该单位参数 / no right to declare this enterprise's parameters"
         )
@@ -509,3 +528,147 @@ def facility_profile_declare(
         if site is None:
             raise ValidationFailed(f"本单位无此设施编码：{site_code} / unknown site", field="site")
     return facility_profile_set(enterprise=enterprise, site=site, actor=user, **values)
+
+
+@transaction.atomic
+def hazardous_stream_declare(
+    *,
+    user: User,
+    enterprise: Enterprise,
+    waste_code: str,
+    hw_class: str,
+    hw_code: str = "",
+    note: str = "",
+) -> HazardousStream:
+    """Declare that a waste the enterprise books under ``waste_code`` is hazardous
+    (国家危险废物名录 class and code), so the one-year storage rule watches it.
+
+    An enterprise writer seat or an acting seat of its regulator may; the class and
+    code are checked against the list's format; the declaration is audited.
+    """
+    if not (_writes_for(user, enterprise.pk) or _administers(user, enterprise.region_id)):
+        raise PermissionDenied("无权申报该单位危险废物 / no right to declare for this enterprise")
+    return hazardous_stream_set(
+        enterprise=enterprise,
+        waste_code=waste_code,
+        hw_class=hw_class,
+        hw_code=hw_code,
+        note=note,
+        actor=user,
+    )
+
+
+@transaction.atomic
+def hazardous_stream_set(
+    *,
+    enterprise: Enterprise,
+    waste_code: str,
+    hw_class: str,
+    hw_code: str = "",
+    note: str = "",
+    actor: User | None = None,
+) -> HazardousStream:
+    """Record (or update) a hazardous declaration, checked and audited, without an
+    access check: ``hazardous_stream_declare`` is the users' way in; the demo uses this."""
+    waste = WasteCategory.objects.filter(code=waste_code.strip().upper()).first()
+    if waste is None:
+        raise ValidationFailed(f"没有该废物代码：{waste_code} / unknown waste code", field="waste")
+    for field, code_text in (("hw_class", ""), ("hw_code", hw_code)):
+        try:
+            klass, code = hazardous_code_parse(hw_class, code_text)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), field=field) from exc
+    locked = HazardousStream.objects.select_for_update()
+    stream = locked.filter(enterprise=enterprise, waste=waste).first()
+    before = None if stream is None else {"hw_class": stream.hw_class, "hw_code": stream.hw_code}
+    if stream is None:
+        stream = HazardousStream(enterprise=enterprise, waste=waste)
+    stream.hw_class, stream.hw_code, stream.note = klass, code, note.strip()[:200]
+    stream.declared_by = actor if actor and actor.is_authenticated else None  # type: ignore[assignment]
+    stream.save()
+    audit_record(
+        actor=actor,
+        action="compliance.hazardous_stream_declare",
+        object_type="compliance.HazardousStream",
+        object_id=str(stream.public_id),
+        enterprise=enterprise,
+        before=before,
+        after={"waste": waste.code, "hw_class": klass, "hw_code": code},
+    )
+    return stream
+
+
+MAX_ZONE_RADIUS_KM = Decimal(30)
+
+
+@transaction.atomic
+def ore_zone_register(
+    *,
+    user: User,
+    region_code: str,
+    name: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    radius_km: Decimal,
+) -> OreZone:
+    """Register a league's designated mining zone (seed 004: radius generally within
+    30 km) that the beneficiation-scale rule measures new plants against. Only an
+    acting regulator seat of the region may; audited."""
+    _refuse_reader(user, region_code, "划定区域", "designate zones")
+    return ore_zone_set(
+        region_code=region_code,
+        name=name,
+        latitude=latitude,
+        longitude=longitude,
+        radius_km=radius_km,
+        actor=user,
+    )
+
+
+@transaction.atomic
+def ore_zone_set(
+    *,
+    region_code: str,
+    name: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    radius_km: Decimal,
+    actor: User | None = None,
+) -> OreZone:
+    """Record a designated zone, checked and audited, without an access check
+    (``ore_zone_register`` is the regulators' way in; the demo uses this)."""
+    if not Decimal(0) < radius_km <= MAX_ZONE_RADIUS_KM:
+        raise ValidationFailed(
+            "划定区域半径应在0–30公里之间 / radius must be within 30 km", field="radius_km"
+        )
+    if not (Decimal(-90) <= latitude <= Decimal(90) and Decimal(-180) <= longitude <= Decimal(180)):
+        raise ValidationFailed("坐标无效 / invalid coordinates", field="latitude")
+    label = name.strip()
+    if not label:
+        raise ValidationFailed("请填写区域名称 / a name is required", field="name")
+    if OreZone.objects.filter(region_id=region_code, name=label).exists():
+        raise Conflict("该区域名称已存在 / a zone of that name exists", field="name")
+    zone = OreZone.objects.create(
+        name=label,
+        region_id=region_code,
+        latitude=latitude,
+        longitude=longitude,
+        radius_km=radius_km,
+        created_by=actor if actor and actor.is_authenticated else None,  # type: ignore[misc]
+    )
+    audit_record(
+        actor=actor,
+        action="compliance.ore_zone_register",
+        object_type="compliance.OreZone",
+        object_id=str(zone.public_id),
+        enterprise=None,
+        before=None,
+        after={
+            "region": region_code,
+            "name": label,
+            "latitude": str(latitude),
+            "longitude": str(longitude),
+            "radius_km": str(radius_km),
+        },
+    )
+    return zone

@@ -1,13 +1,16 @@
-"""Storage yards: three years of generation, permanent yards, over capacity, stock age."""
+"""Storage yards: three years of generation, permanent yards, over capacity, stock age;
+hazardous waste stored over a year."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet, Sum
 
+from xunhuan.compliance.models import HazardousStream
 from xunhuan.compliance.scanners.base import (
     ZERO,
     Hit,
@@ -17,6 +20,7 @@ from xunhuan.compliance.scanners.base import (
     site_label,
 )
 from xunhuan.core.compliance.checks import (
+    fifo_oldest_arrival,
     ratio_pct,
     stock_older_than_window,
     years_of,
@@ -25,6 +29,18 @@ from xunhuan.core.compliance.explain import tonnes
 from xunhuan.ledger.models import EntryKind, LedgerEntry, StockBalance
 from xunhuan.registry.models import Site, SiteKind
 
+# A stock row with what a finding about it says: the site, its enterprise, the waste.
+STOCK_FIELDS = (
+    "site_id",
+    "site__code",
+    "site__name",
+    "site__enterprise_id",
+    "site__enterprise__region_id",
+    "waste_id",
+    "waste__name_zh",
+    "quantity",
+)
+
 
 def _yard_stock(scope: Scope) -> list[Mapping[str, Any]]:
     rows = StockBalance.objects.filter(
@@ -32,18 +48,7 @@ def _yard_stock(scope: Scope) -> list[Mapping[str, Any]]:
     )
     if scope.rule.waste_codes:
         rows = rows.filter(waste_id__in=scope.rule.waste_codes)
-    return list(
-        rows.values(
-            "site_id",
-            "site__code",
-            "site__name",
-            "site__enterprise_id",
-            "site__enterprise__region_id",
-            "waste_id",
-            "waste__name_zh",
-            "quantity",
-        ).order_by("site_id", "waste_id")
-    )
+    return list(rows.values(*STOCK_FIELDS).order_by("site_id", "waste_id"))
 
 
 @scanner("YARD-3Y")
@@ -192,6 +197,103 @@ def stock_age(scope: Scope) -> list[Hit]:
                 enterprise_id=yard["site__enterprise_id"],
                 site_id=yard["site_id"],
                 waste_id=yard["waste_id"],
+            )
+        )
+    return hits
+
+
+@scanner("HAZARDOUS-STORAGE")
+def hazardous_storage(scope: Scope) -> list[Hit]:
+    """Declared hazardous wastes on hand at any site (a producer's or a licensed
+    receiver's) that are older than ``days`` by first-in-first-out age.
+
+    Stock is the current balance, so the window runs from ``days`` before ``as_of``
+    to the last entry, and the oldest batch is found by walking the site's daily
+    inflows back from the newest (both aggregated in SQL).
+    """
+    days = int(scope.params["days"])
+    declared = {
+        (h.enterprise_id, h.waste_id): h
+        for h in HazardousStream.objects.filter(enterprise__in=scope.enterprises)
+    }
+    if not declared:
+        return []
+    stock_rows = [
+        row
+        for row in StockBalance.objects.filter(
+            site__enterprise_id__in={e for e, _ in declared},
+            waste_id__in={w for _, w in declared},
+            quantity__gt=0,
+        )
+        .values(*STOCK_FIELDS)
+        .order_by("site_id", "waste_id")
+        if (row["site__enterprise_id"], row["waste_id"]) in declared
+    ]
+    if not stock_rows:
+        return []
+    sites = {row["site_id"] for row in stock_rows}
+    wastes = {row["waste_id"] for row in stock_rows}
+    daily: dict[tuple[int, str], dict[dt.date, Decimal]] = {}
+
+    def add(site_id: int, waste_id: str, day: dt.date, total: Decimal | None) -> None:
+        per_day = daily.setdefault((site_id, waste_id), {})
+        per_day[day] = per_day.get(day, ZERO) + (total or ZERO)
+
+    entries = LedgerEntry.objects.filter(waste_id__in=wastes)
+    for made in (
+        entries.filter(kind__in=[EntryKind.GENERATED, EntryKind.RECEIVED], site_id__in=sites)
+        .values("site_id", "waste_id", "occurred_on")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    ):
+        add(made["site_id"], made["waste_id"], made["occurred_on"], made["total"])
+    for moved in (
+        entries.filter(kind__in=[EntryKind.STORAGE_IN, EntryKind.STORAGE_OUT], to_site_id__in=sites)
+        .values("to_site_id", "waste_id", "occurred_on")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    ):
+        add(moved["to_site_id"], moved["waste_id"], moved["occurred_on"], moved["total"])
+    since = scope.as_of - dt.timedelta(days=days)
+    hits = []
+    for row in stock_rows:
+        stock = row["quantity"]
+        per_day = daily.get((row["site_id"], row["waste_id"]), {})
+        came_in = sum((q for day, q in per_day.items() if day > since), ZERO)
+        old = stock_older_than_window(stock, came_in)
+        if old <= 0:
+            continue
+        oldest = fifo_oldest_arrival(stock, sorted(per_day.items(), reverse=True))
+        if oldest is None:
+            oldest_zh = "早于台账记录"
+            oldest_en = "before the ledger's first record"
+        else:
+            age = (scope.as_of - oldest).days
+            oldest_zh = f"约于{oldest:%Y-%m-%d}入库（已{age}天）"
+            oldest_en = f"arrived about {oldest:%Y-%m-%d} ({age} days)"
+        declaration = declared[(row["site__enterprise_id"], row["waste_id"])]
+        hw = " ".join(p for p in (declaration.hw_class, declaration.hw_code) if p)
+        hits.append(
+            Hit(
+                subject_key=f"s{row['site_id']}:{row['waste_id']}",
+                region_id=row["site__enterprise__region_id"],
+                period_start=since + dt.timedelta(days=1),
+                period_end=scope.as_of,
+                values={
+                    "site": site_label(row),
+                    "waste": row["waste__name_zh"],
+                    "hw": hw,
+                    "stock": tonnes(stock),
+                    "inflow": tonnes(came_in),
+                    "old": tonnes(old),
+                    "days": days,
+                    "oldest": oldest_zh,
+                    "oldest_en": oldest_en,
+                },
+                enterprise_id=row["site__enterprise_id"],
+                site_id=row["site_id"],
+                waste_id=row["waste_id"],
+                measured={"oldest_arrival": oldest.isoformat() if oldest else ""},
             )
         )
     return hits

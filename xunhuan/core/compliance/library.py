@@ -33,6 +33,8 @@ METALLURGY = ("31", "32")
 NONFERROUS_SMELTING = ("32",)
 ALUMINIUM = ("3216",)
 METAL_MINING = ("08", "09")
+# 铜冶炼 3211, 铅锌冶炼 3212, 镁冶炼 3217 (GB/T 4754-2017): seed 004's 铜铅锌镁冶炼企业.
+COPPER_LEAD_ZINC_MAGNESIUM = ("3211", "3212", "3217")
 # The seed-003 3-year sizing rule comes from the fly-ash (2013) and coal-gangue (2014)
 # management rules, so it is scoped to those two wastes.
 FLY_ASH_AND_GANGUE = ("SW02", "SW04")
@@ -128,9 +130,8 @@ RULES: tuple[RuleDef, ...] = (
         "STOCK-AGE",
         "贮存超期",
         "stock older than the allowed period",
-        f"{SEED_003}：临时贮存不超过3年（危险废物1年的规定见固废法2020第八十一条，"
-        "本目录暂无危险废物代码）",
-        "seed text; the hazardous one-year rule is not applied: the catalogue holds no HW codes",
+        f"{SEED_003}：临时贮存不超过3年（危险废物贮存不超过1年见规则HAZARDOUS-STORAGE）",
+        "seed text",
         Severity.MEDIUM,
         "site",
         "{site}的{waste}库存{stock}吨，而近{years}年入库合计仅{inflow}吨：至少{old}吨已贮存超过"
@@ -138,6 +139,24 @@ RULES: tuple[RuleDef, ...] = (
         "{site} holds {stock} t of {waste} but only {inflow} t came in during the last {years} "
         "years: at least {old} t has been stored longer than {years} years (first in, first out).",
         params=(_int("years", 3, "允许贮存年限（年）", "allowed years", 1, 20),),
+    ),
+    RuleDef(
+        "HAZARDOUS-STORAGE",
+        "危险废物贮存超过一年",
+        "hazardous waste stored longer than one year",
+        "《固体废物污染环境防治法》（2020）第八十一条：贮存危险废物不得超过一年；确需延长期限的，"
+        "应当报经颁发许可证的生态环境主管部门批准",
+        "statute as given in the domain notes (art. 81); the platform's catalogue has no HW codes, "
+        "so only wastes an enterprise or its regulator declared hazardous are checked (ADR 0052); "
+        "the aluminium-dross codes 321-024-48/321-026-48 per MEE's 2021-10 reply on 铝灰",
+        Severity.HIGH,
+        "site",
+        "{site}贮存的危险废物{waste}（{hw}）现存{stock}吨，近{days}天入库合计{inflow}吨：按先进先出"
+        "至少{old}吨已贮存超过{days}天，最早一批{oldest}。",
+        "{site} holds {stock} t of hazardous {waste} ({hw}) but only {inflow} t came in during the "
+        "last {days} days: at least {old} t has been stored longer than {days} days (first in, "
+        "first out); oldest batch {oldest_en}.",
+        params=(_int("days", 365, "允许贮存天数", "days allowed", 1, 1095),),
     ),
     RuleDef(
         "COAL-MINE-GANGUE",
@@ -302,12 +321,17 @@ RULES: tuple[RuleDef, ...] = (
         "BENEFICIATION-SCALE",
         "选矿厂规模不足",
         "beneficiation plant below the minimum scale",
-        f"{SEED_004}：规划区内选矿厂贵金属≥100吨/日，铜≥300吨/日，铅锌≥1000吨/日",
-        "seed text; the seed's 30 km zones are not registered, so it applies to every plant",
+        f"{SEED_004}：盟市划定的重点矿区区域（覆盖半径一般控制在30公里以内）内新建选矿厂，"
+        "处理矿石能力贵金属≥100吨/日，铜≥300吨/日，铅锌≥1000吨/日",
+        "seed text; applies to new plants (is_new_project) within a registered zone, distance "
+        "by great circle from the site's (else the enterprise's) coordinates; outside the zones "
+        "the seed asks scale to match the mine's, which is not registered (ADR 0052)",
         Severity.LOW,
         "enterprise",
-        "{metal}选矿厂{site}处理能力{capacity}吨/日，低于{minimum}吨/日。",
-        "{metal_en} beneficiation plant {site} treats {capacity} t/d, below {minimum} t/d.",
+        "新建{metal}选矿厂{site}位于划定区域{zone}内（距中心{distance}公里），处理能力{capacity}吨/日，"
+        "低于{minimum}吨/日。",
+        "New {metal_en} beneficiation plant {site}, {distance} km from the centre of zone "
+        "{zone}, treats {capacity} t/d, below {minimum} t/d.",
         params=(
             _dec("min_precious_tpd", "100", "贵金属（吨/日）", "precious metals (t/d)"),
             _dec("min_cu_tpd", "300", "铜（吨/日）", "copper (t/d)"),
@@ -327,6 +351,57 @@ RULES: tuple[RuleDef, ...] = (
         "Own-mine ore supply is {share}%, below {minimum}%.",
         params=(_dec("min_share_pct", "30", "最低自给率（%）", "minimum share (%)", "0", "100"),),
         industries=NONFERROUS_SMELTING,
+    ),
+    RuleDef(
+        "AL-CAPITAL-RATIO",
+        "电解铝项目资本金比例不足",
+        "electrolytic aluminium project below the minimum equity ratio",
+        f"{SEED_004}：电解铝项目最低资本金比例必须达到40%",
+        "seed text; the ratio is the one declared for the project (profile), not read from "
+        "financial filings",
+        Severity.MEDIUM,
+        "enterprise",
+        "电解铝项目{site}资本金比例{share}%，低于{minimum}%。",
+        "Aluminium project {site} has {share}% equity capital, below {minimum}%.",
+        params=(
+            _dec("min_share_pct", "40", "最低资本金比例（%）", "minimum ratio (%)", "0", "100"),
+        ),
+        industries=ALUMINIUM,
+    ),
+    RuleDef(
+        "AL-EXISTING-DEADLINE",
+        "现有电解铝未按期达到新建能耗水平",
+        "existing aluminium line not at the new-line energy level after the deadline",
+        f"{SEED_004}：不符合交流电耗规范条件的现有企业要通过技术改造节能降耗，在“十二五”末达到新建和"
+        "改造企业能耗水平（铝液≤12750、铝锭≤13200kWh/t）",
+        "seed text; 十二五 ends 2015-12-31",
+        Severity.MEDIUM,
+        "enterprise",
+        "现有电解铝生产线{site}：{breaches}；“十二五”末（{deadline}年底）起应达到新建生产线能耗水平。",
+        "Existing potline {site}: {breaches_en}; it was to reach the new-line level by the end "
+        "of {deadline}.",
+        params=(
+            _dec(
+                "max_ac_liquid", "12750", "铝液交流电耗上限（kWh/t）", "max AC, liquid Al (kWh/t)"
+            ),
+            _dec("max_ac_ingot", "13200", "铝锭交流电耗上限（kWh/t）", "max AC, ingot (kWh/t)"),
+            _int("deadline_year", 2015, "期限（年底）", "deadline (end of year)", 2011, 2035),
+        ),
+        industries=ALUMINIUM,
+    ),
+    RuleDef(
+        "SMELTER-IN-PARK",
+        "铜铅锌镁冶炼企业未入园",
+        "copper/lead/zinc/magnesium smelter outside an industrial park",
+        f"{SEED_004}：铜铅锌镁冶炼企业要建设在有色金属专业园区",
+        "seed text; the registry does not record what a park specializes in, so any registered "
+        "park counts (a smelter in a park that is not a non-ferrous park is not caught)",
+        Severity.LOW,
+        "enterprise",
+        "{industry}企业{name}未登记在任何工业园区内（要求建设在有色金属专业园区）。",
+        "{industry_en} enterprise {name} is registered in no industrial park (it should be "
+        "in a non-ferrous metals park).",
+        industries=COPPER_LEAD_ZINC_MAGNESIUM,
     ),
     RuleDef(
         "PG-SLAG-PRODUCTION",
