@@ -1,6 +1,7 @@
 from django.urls import path
 
 from xunhuan.web import (
+    compliance_views,
     dashboard_views,
     exchange_views,
     import_views,
@@ -23,7 +24,11 @@ urlpatterns = [
         exchange_views.flow_accept,
         name="exchange_flow_accept",
     ),
+    path("compliance/", compliance_views.queue, name="findings"),
+    path("compliance/export.xlsx", compliance_views.queue_export, name="findings_export"),
+    path("compliance/<uuid:finding_id>/", compliance_views.finding_detail, name="finding"),
     path(E, views.enterprise_detail, name="enterprise"),
+    path(E + "findings/", compliance_views.enterprise_findings, name="enterprise_findings"),
     path(E + "chain/", ledger_views.chain_badge, name="chain_badge"),
     path(E + "ledger/", ledger_views.ledger_history, name="ledger"),
     path(E + "ledger/new/", ledger_views.entry_new, name="entry_new"),
