@@ -35,4 +35,7 @@ def tonnes(value: object, arg: str = "") -> str:
     exponent = number.as_tuple().exponent
     exact = isinstance(exponent, int) and exponent >= -3
     text = f"{number.quantize(TONNE_QUANTUM):,f}" if exact else f"{number:,f}"
-    return text if arg == "bare" else f"{text} {gettext('吨')}"
+    if arg == "bare":
+        return text
+    unit = gettext("吨")  # outside the f-string, where xgettext can find it
+    return f"{text} {unit}"
