@@ -31,6 +31,7 @@ from xunhuan.api.api import api
 from xunhuan.exchange import services
 from xunhuan.exchange.models import (
     FlowAcceptance,
+    HorizonRequest,
     Listing,
     ProposedFlow,
     Run,
@@ -62,6 +63,7 @@ class Setup:
     run: Run
     scenario_run: Run
     scenario: Scenario
+    horizon: HorizonRequest
 
     def client(self, persona: str) -> Client:
         return self.ordos.world.client(persona)
@@ -92,7 +94,10 @@ def setup(region: Ordos) -> Setup:  # noqa: F811
         today=region.period,
         published_by=region.world.users["owner"],
     )
-    return Setup(region, run, scenario_run, scenario)
+    horizon = services.horizon_request(
+        region=region.region, period=region.period, created_by=regulator
+    )
+    return Setup(region, run, scenario_run, scenario, horizon)
 
 
 def _state() -> dict[str, int]:
@@ -104,6 +109,7 @@ def _state() -> dict[str, int]:
         "ScenarioChange": ScenarioChange.objects.count(),
         "FlowAcceptance": FlowAcceptance.objects.count(),
         "Transfer": Transfer.objects.count(),
+        "HorizonRequest": HorizonRequest.objects.count(),
     }
 
 
@@ -193,6 +199,18 @@ OPS: dict[tuple[str, str], tuple[Call, dict[str, int], dict[str, int] | None]] =
         _statuses(REGULATORS, 201, ALL - REGULATORS),
         {"Run": 1, "ProposedFlow": 4},  # the run's three, plus the live listing's
     ),
+    ("POST", "/api/exchange/horizon-runs"): (
+        lambda c, s: c.post(
+            "/api/exchange/horizon-runs", _run_body(s), content_type="application/json"
+        ),
+        _statuses(REGULATORS, 202, ALL - REGULATORS),
+        {"HorizonRequest": 1},
+    ),
+    ("GET", "/api/exchange/horizon-runs/{request_id}"): (
+        lambda c, s: c.get(f"/api/exchange/horizon-runs/{s.horizon.public_id}"),
+        _statuses(REGULATORS, 200),
+        None,
+    ),
     ("GET", "/api/exchange/runs"): (
         lambda c, s: c.get("/api/exchange/runs"),
         _statuses(ALL, 200),
@@ -272,7 +290,7 @@ def test_access(setup: Setup, op: tuple[str, str], persona: str) -> None:
     assert response.status_code == statuses[persona], response.content[:300]
     after = _state()
     delta = {k: after[k] - before[k] for k in after if after[k] != before[k]}
-    if response.status_code in (200, 201) and changes is not None:
+    if response.status_code in (200, 201, 202) and changes is not None:
         assert delta == changes
     else:
         assert delta == {}
@@ -476,3 +494,21 @@ def test_accept_refuses_unknown_carrier_and_a_planned_plant(setup: Setup) -> Non
     )
     assert (refused.status_code, refused.json()["field"]) == (422, "flow")
     assert _state() == before
+
+
+def test_twelve_month_plan_through_the_job_worker(setup: Setup) -> None:
+    from xunhuan.jobs.services import jobs_work
+
+    regulator = setup.client("league_regulator")
+    url = f"/api/exchange/horizon-runs/{setup.horizon.public_id}"
+    assert regulator.get(url).json() == {
+        "id": str(setup.horizon.public_id),
+        "status": "queued",
+        "message": "",
+        "run": None,
+    }
+    assert jobs_work(limit=5) >= 1
+    done = regulator.get(url).json()
+    assert (done["status"], done["message"]) == ("done", "完成 / done")
+    run = regulator.get(f"/api/exchange/runs/{done['run']}").json()
+    assert (run["months"], run["solver"], run["utilized"]) == (12, "ortools-12m", "942.500")

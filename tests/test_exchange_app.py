@@ -433,3 +433,32 @@ def test_league_rates_with_the_baseline_and_the_scenario_against_targets(region:
     ] == [
         (Decimal("80.00"), Decimal("50.00"), Decimal("100.00"), Decimal("30.00"), Decimal("0.00"))
     ]
+
+
+def test_twelve_month_plan_carries_surplus_over_in_the_yard(region: Ordos) -> None:
+    """Hand-computed: with the far mill closed only the kiln takes fly ash: 400 t spare
+    this month (500 t a month less the 100 t it utilized), 500 t in later months. The
+    930 t on offer (900 t surplus, 30 t of yard stock) go 400 t now, 500 t next month
+    and 30 t the month after, held in the plant's yard in between: 530 + 30 = 560
+    t-months at 0.50 yuan = 280.00 yuan."""
+    from xunhuan.jobs.services import jobs_work
+
+    user = region.world.users["league_regulator"]
+    closed = services.scenario_create(region=region.region, name="关停粉磨站", created_by=user)
+    services.scenario_change_add(scenario=closed, kind="close_site", site=region.far_site)
+    request = services.horizon_request(
+        region=region.region, period=region.period, scenario=closed, created_by=user
+    )
+    assert jobs_work(limit=5) >= 1
+    request.refresh_from_db()
+    run = request.run
+    assert run is not None
+    assert (run.months, run.solver, run.utilized) == (12, "ortools-12m", Decimal("930.000"))
+    assert run.storage_cost_yuan == Decimal("280.00")
+    kiln = f"{region.world.receiver.name} {region.world.receiver_site.name}"
+    assert _flows(run) == [
+        ("BOILER1", kiln, Decimal("900.000"), "road"),
+        ("YARD1", kiln, Decimal("30.000"), "road"),
+    ]
+    # the job is idempotent: solving the request again returns the same run
+    assert services.exchange_horizon_run(request=request) == run

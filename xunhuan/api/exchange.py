@@ -25,7 +25,15 @@ from xunhuan.accounts.selectors import (
 )
 from xunhuan.core.errors import NotFound, PermissionDenied, ValidationFailed
 from xunhuan.exchange import exports, selectors, services
-from xunhuan.exchange.models import Listing, ProposedFlow, RailTerminal, Run, Scenario
+from xunhuan.exchange.models import (
+    HorizonRequest,
+    Listing,
+    ProposedFlow,
+    RailTerminal,
+    Run,
+    Scenario,
+)
+from xunhuan.jobs.selectors import job_latest
 from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.registry.models import Enterprise, Region, Site, WasteCategory
 from xunhuan.statistics.selectors import stat_scope
@@ -77,6 +85,7 @@ class RunOut(Schema):
     id: uuid.UUID
     region: str
     period: dt.date
+    months: int = Field(1, description="1：月度计划；12：自该月起12个月（含贮存结转）")
     scenario: uuid.UUID | None = None
     solver: str
     # Region-wide totals: only for the region's regulators (None for enterprises).
@@ -220,6 +229,7 @@ def _run_out(request: HttpRequest, run: Run, regulated: frozenset[str] | None = 
         id=run.public_id,
         region=run.region_id,
         period=run.period,
+        months=run.months,
         scenario=run.scenario.public_id if run.scenario else None,
         solver=run.solver,
     )
@@ -521,4 +531,46 @@ def flows_accept(
         receiver=transfer.receiver.credit_code,
         declared=line.declared if line is not None else Decimal(0),
         planned_route=transfer.planned_route,
+    )
+
+
+class HorizonOut(Schema):
+    id: uuid.UUID
+    status: str = Field(..., description="queued | running | done | failed")
+    message: str = ""
+    run: uuid.UUID | None = Field(None, description="求解完成后的计算（months = 12）")
+
+
+def _horizon_out(request: HorizonRequest) -> HorizonOut:
+    job = job_latest(kind=services.JOB_HORIZON, target_id=request.pk)
+    return HorizonOut(
+        id=request.public_id,
+        status=job.status if job is not None else "done",
+        message=job.message if job is not None else "",
+        run=request.run.public_id if request.run is not None else None,
+    )
+
+
+@router.post("/horizon-runs", response={202: HorizonOut})
+def horizon_create(request: HttpRequest, body: RunIn) -> tuple[int, HorizonOut]:
+    """Ask for a 12-month plan from ``period`` with yard carry-over (the region's
+    regulators); the job worker solves it, poll ``GET /horizon-runs/{id}``."""
+    region = _regulated_region(request, body.region)
+    scenario = _scenario(request, str(body.scenario)) if body.scenario else None
+    created = services.horizon_request(
+        region=region,
+        period=body.period,
+        scenario=scenario,
+        drawdown_share=body.drawdown_share,
+        created_by=_user(request),
+    )
+    return 202, _horizon_out(created)
+
+
+@router.get("/horizon-runs/{request_id}", response=HorizonOut)
+def horizon_get(request: HttpRequest, request_id: str) -> HorizonOut:
+    return _horizon_out(
+        selectors.horizon_request_get(
+            regions=regions_visible_to(_user(request)), public_id=request_id
+        )
     )

@@ -9,6 +9,7 @@ never changed: a new run is a new plan.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -280,6 +281,12 @@ class Run(models.Model):
     rail_tkm = models.DecimalField(_("铁路吨公里"), max_digits=18, decimal_places=1)
     co2_t = models.DecimalField(_("运输CO2（吨）"), max_digits=14, decimal_places=3)
     tariff = models.JSONField(_("运价参数"))  # the Tariff used, as strings (no quantities)
+    # 1: one month's plan; 12: the year from ``period`` with yard carry-over, its flows
+    # each route's tonnes over the year.
+    months = models.PositiveSmallIntegerField(_("月数"), default=1)
+    storage_cost_yuan = models.DecimalField(
+        _("贮存费用（元）"), max_digits=16, decimal_places=2, default=Decimal("0.00")
+    )
     notes = models.TextField(_("说明"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
@@ -381,3 +388,30 @@ class FlowAcceptance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow_id} → {self.transfer_id}"
+
+
+class HorizonRequest(models.Model):
+    """A requested 12-month plan; the job worker solves it into ``run``."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    period = models.DateField(_("起始月份（首日）"))
+    drawdown_share = models.DecimalField(max_digits=4, decimal_places=3)
+    run = models.OneToOneField(
+        Run, on_delete=models.PROTECT, null=True, blank=True, related_name="horizon_request"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("12个月计划请求")
+        verbose_name_plural = _("12个月计划请求")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.period:%Y-%m} +12"

@@ -37,6 +37,7 @@ from xunhuan.core.exchange.network import QUALITY_ATTRIBUTES
 from xunhuan.core.indicators import utilization_rate
 from xunhuan.core.units import kg_to_tonnes, tonnes_to_kg
 from xunhuan.exchange.models import (
+    HorizonRequest,
     Listing,
     ProposedFlow,
     QualityDeclaration,
@@ -51,6 +52,7 @@ from xunhuan.registry.models import (
     FacilityCapacity,
     Region,
     RegionLevel,
+    Site,
     SiteKind,
     WasteGroup,
 )
@@ -265,6 +267,56 @@ def _lon(prefix: str) -> Cast:
 
 def _nan(values: list[Any]) -> NDArray[np.float64]:
     return np.array([NAN if v is None else v for v in values], dtype=np.float64)
+
+
+def exchange_supply_empty() -> SupplyTable:
+    return SupplyTable(
+        source=np.zeros(0, np.int8),
+        enterprise_id=np.zeros(0, np.int64),
+        site_id=np.zeros(0, np.int64),
+        listing_id=np.zeros(0, np.int64),
+        waste_code=[],
+        quantity_kg=np.zeros(0, np.int64),
+        lat=np.zeros(0),
+        lon=np.zeros(0),
+        province=np.zeros(0, np.int32),
+        league=np.zeros(0, np.int32),
+        quality=np.zeros((0, len(QUALITY_ATTRIBUTES))),
+    )
+
+
+def free_yard_kg(*, enterprise_ids: NDArray[np.int64], region: Region) -> NDArray[np.int64]:
+    """Per given enterprise: design capacity of its storage yards minus their stock
+    (kg, at least 0); what its surplus may be held in between months."""
+    design = dict(
+        _rows(
+            Site.objects.filter(
+                enterprise__region__path__startswith=region.path,
+                kind=SiteKind.STORAGE,
+                design_capacity__isnull=False,
+            )
+            .values("enterprise_id")
+            .annotate(kg=_kg("design_capacity"))
+            .order_by()
+            .values_list("enterprise_id", "kg")
+        )
+    )
+    held = dict(
+        _rows(
+            StockBalance.objects.filter(
+                site__enterprise__region__path__startswith=region.path,
+                site__kind=SiteKind.STORAGE,
+            )
+            .values("site__enterprise_id")
+            .annotate(kg=_kg("quantity"))
+            .order_by()
+            .values_list("site__enterprise_id", "kg")
+        )
+    )
+    return np.array(
+        [max(int(design.get(e, 0)) - int(held.get(e, 0)), 0) for e in enterprise_ids.tolist()],
+        dtype=np.int64,
+    )
 
 
 def exchange_supply_table(
@@ -656,6 +708,20 @@ def listings_list(*, enterprises: QuerySet[Enterprise], today: dt.date) -> Query
         .select_related("enterprise", "site", "waste")
         .order_by("-published_at", "-pk")
     )
+
+
+def horizon_request_get(*, regions: QuerySet[Region], public_id: str) -> HorizonRequest:
+    """A 12-month plan request over a region the user regulates."""
+    found = (
+        HorizonRequest.objects.filter(region__in=regions, public_id=public_id)
+        .select_related("run")
+        .first()
+        if _is_uuid(public_id)
+        else None
+    )
+    if found is None:
+        raise NotFound("计划请求不存在或无权查看 / plan request not found", field="request")
+    return found
 
 
 def scenario_get(*, regions: QuerySet[Region], public_id: str) -> Scenario:
