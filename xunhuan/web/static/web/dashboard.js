@@ -71,9 +71,10 @@
           if (!d) return "";
           return d.label + "<br>" + (isNaN(d.value) ? "—" : d.value + " %") + "<br>" + d.generated + " t";
         } },
-        visualMap: { min: 0, max: 100, text: ["100 %", "0 %"], calculable: true, left: 8, bottom: 8,
+        visualMap: { min: 0, max: 100, text: ["100 %", "0 %"], left: 8, bottom: 8,
                      inRange: { color: ["#c0392b", "#f1c40f", "#27ae60"] } },
         series: [{ type: "map", map: el.dataset.mapName, nameProperty: "code", roam: false,
+                   layoutCenter: ["55%", "50%"], layoutSize: "95%",
                    label: { show: true, fontSize: 10, formatter: function (p) {
                      var d = known[p.name]; return d ? d.label : ""; } },
                    itemStyle: { areaColor: "#e4e9e7", borderColor: "#5d6d68" },
