@@ -348,3 +348,28 @@ def test_disputed_transfers_beside_the_overdue_ones_within_the_jurisdiction(
         (untouched.number, [], 1)
     ]
     assert "1项更正待同意" in page.content.decode()
+
+
+def _disputed(seeded: Seeded, declared: str) -> Transfer:
+    world = seeded.world
+    transfer = _issued_transfer(seeded, declared=declared)
+    transfer_collect(transfer=transfer, user=world.users["carrier"], today=dt.date(2025, 4, 2))
+    weighed = Decimal(declared) * Decimal("0.8")  # 20 % short: outside the tolerance
+    return transfer_receive(
+        transfer=transfer,
+        user=world.users["receiver"],
+        receiver_site=world.receiver_site,
+        lines=[ReceiptLine(1, weighed, weighed)],
+        today=dt.date(2025, 4, 3),
+    )
+
+
+def test_dashboard_queries_do_not_grow_with_disputed_transfers(seeded: Seeded) -> None:
+    client = seeded.world.client("league_regulator")
+    _disputed(seeded, "5.000")
+    client.get(URL)
+    one = _queries(client, URL)
+    for declared in ("6.000", "7.000", "8.000"):
+        _disputed(seeded, declared)
+    assert len(client.get(URL).context["disputed"]) == 4
+    assert _queries(client, URL) == one
