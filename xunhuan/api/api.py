@@ -172,6 +172,7 @@ def enterprises_create(request: HttpRequest, body: schemas.EnterpriseIn) -> tupl
         latitude=body.latitude,
         longitude=body.longitude,
         address=body.address,
+        actor=_user(request),
     )
     return 201, enterprise
 
@@ -189,7 +190,7 @@ def sites_list(request: HttpRequest, credit_code: str) -> QuerySet[Site]:
 @registry.post("/enterprises/{credit_code}/sites", response={201: schemas.SiteOut})
 def sites_create(request: HttpRequest, credit_code: str, body: schemas.SiteIn) -> tuple[int, Site]:
     enterprise = _writable(request, credit_code)
-    return 201, site_register(enterprise=enterprise, **body.model_dump())
+    return 201, site_register(enterprise=enterprise, actor=_user(request), **body.model_dump())
 
 
 @registry.get("/enterprises/{credit_code}/streams", response=list[schemas.StreamOut])
@@ -218,6 +219,7 @@ def streams_create(
         waste_code=body.waste_code,
         process=body.process,
         source_site=source_site,
+        actor=_user(request),
     )
     return 201, stream
 

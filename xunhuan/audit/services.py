@@ -37,3 +37,29 @@ def audit_record(
         before=dict(before) if before is not None else None,
         after=dict(after) if after is not None else None,
     )
+
+
+def audit_registry_write(
+    sender: object,
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    enterprise: Enterprise | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    **kwargs: Any,
+) -> AuditEvent:
+    """Receiver of ``xunhuan.registry.services.registry_written``: the registry sits
+    below the audit app, so it announces each write and this records it, in the write's
+    transaction (connected in ``AuditConfig.ready``)."""
+    return audit_record(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        enterprise=enterprise,
+        before=before,
+        after=after,
+    )

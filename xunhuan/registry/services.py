@@ -9,7 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models, transaction
+from django.dispatch import Signal
+from django.forms.models import model_to_dict
 
 from xunhuan.core.errors import ValidationFailed
 from xunhuan.core.uscc import CreditCodeError, validate_credit_code
@@ -29,6 +32,48 @@ from xunhuan.registry.models import (
 )
 
 NATIONAL_CODE = "100000"
+Actor = AbstractBaseUser | AnonymousUser | None
+
+# Sent inside every registry write's transaction. ``xunhuan.audit`` sits above the
+# registry in the layer order (its rows point at enterprises), so it listens here and
+# writes the audit row in the same transaction (ADR 0023). Keyword arguments: actor,
+# action, object_type, object_id, enterprise, before, after.
+registry_written = Signal()
+
+
+def _audit(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    object_id: str,
+    enterprise: Enterprise | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Hand the write to the audit trail; refuse it if nobody records it."""
+    answered = registry_written.send(
+        sender=type(obj),
+        actor=actor,
+        action=action,
+        object_type=type(obj)._meta.model_name,
+        object_id=object_id[:64],
+        enterprise=enterprise,
+        before=before,
+        after=after,
+    )
+    if not answered:
+        raise RuntimeError("registry writes are audited: xunhuan.audit must be installed")
+
+
+def _state(obj: models.Model) -> dict[str, Any]:
+    """A registry row's editable fields for the audit trail (foreign keys as their keys)."""
+    return {name: value for name, value in model_to_dict(obj).items() if name != "id"}
+
+
+def _stored_state(obj: models.Model) -> dict[str, Any]:
+    """The row as stored, not as a form may already have changed the instance."""
+    return _state(type(obj)._default_manager.get(pk=obj.pk))
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -43,6 +88,9 @@ def regions_load(*, source_dir: Path) -> int:
 
     Counties whose city has no row (province-administered counties, municipalities'
     districts) hang directly under their province. "市辖区" placeholders are skipped.
+    Not audited: it copies a published standard from the npm package, the same on
+    every run, and runs at installation (and for every test database), not as
+    anybody's act on the register (ADR 0023).
     """
     provinces = _read_csv(source_dir / "province.csv")
     cities = _read_csv(source_dir / "city.csv")
@@ -94,6 +142,7 @@ def enterprise_register(
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
     address: str = "",
+    actor: Actor = None,
 ) -> Enterprise:
     """Register an enterprise after checking its credit code, industry, region and roles."""
     try:
@@ -104,19 +153,28 @@ def enterprise_register(
         raise ValidationFailed(
             f"统一社会信用代码{code}已登记 / already registered", field="credit_code"
         )
-    return Enterprise.objects.create(
-        credit_code=code,
-        **_enterprise_fields(
-            name=name,
-            industry_code=industry_code,
-            region_code=region_code,
-            roles=roles,
-            park=park,
-            latitude=latitude,
-            longitude=longitude,
-            address=address,
-        ),
+    fields = _enterprise_fields(
+        name=name,
+        industry_code=industry_code,
+        region_code=region_code,
+        roles=roles,
+        park=park,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
     )
+    with transaction.atomic():
+        enterprise = Enterprise.objects.create(credit_code=code, **fields)
+        _audit(
+            actor=actor,
+            action="registry.enterprise_register",
+            obj=enterprise,
+            object_id=enterprise.credit_code,
+            enterprise=enterprise,
+            before=None,
+            after=_stored_state(enterprise),
+        )
+    return enterprise
 
 
 def _enterprise_fields(
@@ -172,6 +230,7 @@ def enterprise_update(
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
     address: str = "",
+    actor: Actor = None,
 ) -> Enterprise:
     """Change an enterprise's registered particulars with the checks of registering it.
     The credit code is its identity (ledger chains, transfer documents and seats hang
@@ -186,9 +245,20 @@ def enterprise_update(
         longitude=longitude,
         address=address,
     )
-    for attr, value in fields.items():
-        setattr(enterprise, attr, value)
-    enterprise.save(update_fields=list(fields))
+    with transaction.atomic():
+        before = _stored_state(enterprise)
+        for attr, value in fields.items():
+            setattr(enterprise, attr, value)
+        enterprise.save(update_fields=list(fields))
+        _audit(
+            actor=actor,
+            action="registry.enterprise_update",
+            obj=enterprise,
+            object_id=enterprise.credit_code,
+            enterprise=enterprise,
+            before=before,
+            after=_stored_state(enterprise),
+        )
     return enterprise
 
 
@@ -204,6 +274,7 @@ def site_register(
     is_permanent: bool = False,
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
+    actor: Actor = None,
 ) -> Site:
     """Register a site; storage yards need their class (I/II) and design capacity."""
     fields = _site_fields(
@@ -218,7 +289,18 @@ def site_register(
     )
     if Site.objects.filter(enterprise=enterprise, code=code).exists():
         raise ValidationFailed(f"设施编码{code}已存在 / site code exists", field="code")
-    return Site.objects.create(enterprise=enterprise, code=code, **fields)
+    with transaction.atomic():
+        site = Site.objects.create(enterprise=enterprise, code=code, **fields)
+        _audit(
+            actor=actor,
+            action="registry.site_register",
+            obj=site,
+            object_id=f"{enterprise.credit_code}/{site.code}",
+            enterprise=enterprise,
+            before=None,
+            after=_stored_state(site),
+        )
+    return site
 
 
 def _site_fields(
@@ -274,6 +356,7 @@ def site_update(
     is_permanent: bool = False,
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
+    actor: Actor = None,
 ) -> Site:
     """Change a site's particulars with the checks of registering it. Its enterprise
     and code stay: ledger rows, imports and stock refer to the site by them."""
@@ -287,9 +370,20 @@ def site_update(
         latitude=latitude,
         longitude=longitude,
     )
-    for attr, value in fields.items():
-        setattr(site, attr, value)
-    site.save(update_fields=list(fields))
+    with transaction.atomic():
+        before = _stored_state(site)
+        for attr, value in fields.items():
+            setattr(site, attr, value)
+        site.save(update_fields=list(fields))
+        _audit(
+            actor=actor,
+            action="registry.site_update",
+            obj=site,
+            object_id=f"{site.enterprise.credit_code}/{site.code}",
+            enterprise=site.enterprise,
+            before=before,
+            after=_stored_state(site),
+        )
     return site
 
 
@@ -303,6 +397,7 @@ def waste_stream_register(
     source_site: Site | None = None,
     physical_form: str = "",
     estimated_annual: Decimal | None = None,
+    actor: Actor = None,
 ) -> WasteStream:
     """Add a line to the enterprise's generation inventory (产生清单)."""
     waste = WasteCategory.objects.filter(code=waste_code, is_active=True).first()
@@ -312,20 +407,31 @@ def waste_stream_register(
         raise ValidationFailed("设施不属于本单位 / site of another enterprise", field="source_site")
     if WasteStream.objects.filter(enterprise=enterprise, code=code).exists():
         raise ValidationFailed(f"废物流编码{code}已存在 / stream code exists", field="code")
-    return WasteStream.objects.create(
-        enterprise=enterprise,
-        code=code,
-        name=name,
-        waste=waste,
-        process=process,
-        source_site=source_site,
-        physical_form=physical_form,
-        estimated_annual=estimated_annual,
-    )
+    with transaction.atomic():
+        stream = WasteStream.objects.create(
+            enterprise=enterprise,
+            code=code,
+            name=name,
+            waste=waste,
+            process=process,
+            source_site=source_site,
+            physical_form=physical_form,
+            estimated_annual=estimated_annual,
+        )
+        _audit(
+            actor=actor,
+            action="registry.waste_stream_register",
+            obj=stream,
+            object_id=f"{enterprise.credit_code}/{stream.code}",
+            enterprise=enterprise,
+            before=None,
+            after=_stored_state(stream),
+        )
+    return stream
 
 
 def facility_capacity_set(
-    *, site: Site, waste_code: str, route: str, annual_capacity: Decimal
+    *, site: Site, waste_code: str, route: str, annual_capacity: Decimal, actor: Actor = None
 ) -> FacilityCapacity:
     """Declare (or change) a utilization/disposal facility's annual capacity for one waste."""
     if site.kind not in (SiteKind.UTILIZATION, SiteKind.DISPOSAL):
@@ -342,9 +448,28 @@ def facility_capacity_set(
         )
     if not route.strip():
         raise ValidationFailed("须注明利用/处置方式 / route is required", field="route")
-    capacity, _ = FacilityCapacity.objects.update_or_create(
-        site=site, waste=waste, route=route.strip(), defaults={"annual_capacity": annual_capacity}
-    )
+    with transaction.atomic():
+        earlier = (
+            FacilityCapacity.objects.select_for_update()
+            .filter(site=site, waste=waste, route=route.strip())
+            .first()
+        )
+        before = _state(earlier) if earlier is not None else None
+        capacity, _ = FacilityCapacity.objects.update_or_create(
+            site=site,
+            waste=waste,
+            route=route.strip(),
+            defaults={"annual_capacity": annual_capacity},
+        )
+        _audit(
+            actor=actor,
+            action="registry.facility_capacity_set",
+            obj=capacity,
+            object_id=f"{site.enterprise.credit_code}/{site.code}/{waste.code}/{capacity.route}",
+            enterprise=site.enterprise,
+            before=before,
+            after=_stored_state(capacity),
+        )
     return capacity
 
 
@@ -355,10 +480,22 @@ def park_register(
     region_code: str,
     is_utilization_base: bool = False,
     note: str = "",
+    actor: Actor = None,
 ) -> Park:
     """Register an industrial park or utilization base (园区/基地) in a region."""
     fields = _park_fields(name=name, level=level, region_code=region_code, park=None)
-    return Park.objects.create(**fields, is_utilization_base=is_utilization_base, note=note)
+    with transaction.atomic():
+        park = Park.objects.create(**fields, is_utilization_base=is_utilization_base, note=note)
+        _audit(
+            actor=actor,
+            action="registry.park_register",
+            obj=park,
+            object_id=str(park.pk),
+            enterprise=None,
+            before=None,
+            after=_stored_state(park),
+        )
+    return park
 
 
 def _park_fields(*, name: str, level: str, region_code: str, park: Park | None) -> dict[str, Any]:
@@ -386,11 +523,23 @@ def park_update(
     region_code: str,
     is_utilization_base: bool = False,
     note: str = "",
+    actor: Actor = None,
 ) -> Park:
     """Change a park's particulars with the checks of registering it."""
     fields = _park_fields(name=name, level=level, region_code=region_code, park=park)
     fields |= {"is_utilization_base": is_utilization_base, "note": note}
-    for attr, value in fields.items():
-        setattr(park, attr, value)
-    park.save(update_fields=list(fields))
+    with transaction.atomic():
+        before = _stored_state(park)
+        for attr, value in fields.items():
+            setattr(park, attr, value)
+        park.save(update_fields=list(fields))
+        _audit(
+            actor=actor,
+            action="registry.park_update",
+            obj=park,
+            object_id=str(park.pk),
+            enterprise=None,
+            before=before,
+            after=_stored_state(park),
+        )
     return park
