@@ -38,6 +38,7 @@ from xunhuan.transfers.selectors import (
 )
 from xunhuan.web.finders import PREFIX as BOUNDARIES
 from xunhuan.web.finders import boundary_served
+from xunhuan.web.templatetags.xunhuan_format import tonnes
 
 # Which rows the region's breakdown table shows, by the region's level.
 CHILD_DIMENSION = {"national": "city", "province": "city", "city": "county", "county": "park"}
@@ -248,7 +249,8 @@ def _dispute(transfer: Transfer) -> Dispute:
     for line in transfer.lines.all():
         found = getattr(line, "discrepancy", None)
         if found is not None and found.settled_at is None:
-            weight.append(f"{line.waste_id} {found.declared} → {found.weighed}")
+            declared, weighed = tonnes(found.declared, "bare"), tonnes(found.weighed, "bare")
+            weight.append(f"{line.waste_id} {declared} → {weighed}")
             opened.append(localdate(found.opened_at))
     pending = [r for r in transfer.revisions.all() if r.status == RevisionStatus.PENDING]
     opened += [localdate(r.created_at) for r in pending]
