@@ -3,6 +3,7 @@ min-cost-flow solve of the same arcs, on generated suppliers x utilizers.
 
     .venv/bin/python bench/match.py       # 2,000x300, 10,000x1,000, 50,000x3,000 + 12-month LP
     .venv/bin/python bench/match.py --sizes 2000x300 --no-horizon
+    .venv/bin/python bench/match.py --sizes --no-horizon --db   # end to end, both engines
 
 Instances are random but seeded: sites spread over central/western Inner Mongolia
 and northern Shanxi, three waste categories, 60 rail terminals with ~60 % of
@@ -16,11 +17,15 @@ runs in its own process so that its peak resident memory is its own:
   straight into ``SimpleMinCostFlow.solve_max_flow_with_min_cost``.
 * ``horizon``: 12 months of 2,000x300 with yard carry-over through HiGHS.
 
-* ``db`` (``--db 2000x300``): the same instance as registry rows, one ledger
-  "generated" entry per supplier, capacities, quality declarations/limits and rail
-  links in a fresh SQLite database (``var/bench-match-*``; setup not timed), then
+* ``db`` (``--db`` alone: the three sizes; ``--engines sqlite postgres``): the same
+  instance as registry rows in a database built once per size and engine and kept
+  (``var/bench-match-N/xunhuan.sqlite3``; PostgreSQL ``exchange_bench_N`` on
+  ``XUNHUAN_BENCH_PG``, default the local server; setup not timed): the first 1,000
+  suppliers are enterprises with this month's "generated" entry, the others yards
+  of 500-yard groups holding last month's output, all through the ledger's bulk
+  path; capacities, quality declarations/limits and rail links. Then
   ``exchange_run`` end to end (read the ledger and registry, build, solve, write the
-  flows) beside a plain OR-Tools solve of the arcs that run solved.
+  flows, commit) beside a plain OR-Tools solve of the arcs that run solved.
 
 Goal (issue #6): ours <= 2x plain; 12-month LP under 60 s.
 """
