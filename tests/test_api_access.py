@@ -80,13 +80,15 @@ NOT_THE_REGULATOR = {
 REGISTERING_REGULATORS = frozenset({"league_regulator", "province_regulator"})
 # Path prefixes whose operations are covered by their own access matrix.
 # (/api/exchange: tests/test_exchange_api.py; /api/compliance: tests/test_compliance_api.py;
-# /api/statistics: tests/test_statistics_api.py; /api/tokens: tests/test_api_tokens.py)
+# /api/statistics: tests/test_statistics_api.py; /api/tokens: tests/test_api_tokens.py;
+# /api/public: tests/test_public_aggregates.py)
 OWN_MATRICES = (
     "/api/transfers",
     "/api/exchange",
     "/api/compliance",
     "/api/statistics",
     "/api/tokens",
+    "/api/public",
 )
 
 
@@ -506,9 +508,14 @@ def test_matrix_has_a_row_for_every_api_operation() -> None:
     assert operations - own_matrix == set(ROUTES), "a new endpoint needs a row in ROUTES"
     # Nothing is routed without appearing in the schema (include_in_schema=False).
     assert _operations_in_urlconf() == {path for _method, path in operations}
-    # Every operation requires a login (session or API token); none is public.
+    # Every operation requires a login (session or API token), except the public
+    # aggregates (ADR 0024), which are anonymous by design.
+    public = {("get", "/api/public/aggregates")}
     for path, ops in schema["paths"].items():
         for method, op in ops.items():
+            if (method, path) in public:
+                assert "security" not in op, (method, path)
+                continue
             assert op["security"] == [{"SessionAuth": []}, {"ApiTokenAuth": []}], (method, path)
 
 

@@ -6,6 +6,7 @@ from xunhuan.web import (
     exchange_views,
     import_views,
     ledger_views,
+    public_views,
     transfer_views,
     views,
 )
@@ -15,6 +16,7 @@ E = "enterprises/<str:credit_code>/"
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("public/", public_views.public_aggregates_page, name="public"),
     path("transfers/", transfer_views.transfers_page, name="transfers"),
     path("transfers/<str:number>/", transfer_views.transfer_detail, name="transfer"),
     path("exchange/", exchange_views.runs_page, name="exchange_runs"),
