@@ -73,8 +73,17 @@ def test_every_web_url_is_covered() -> None:
     """A new page in xunhuan/web/urls.py must be added to these tests."""
     names = {p.name for p in web_urls.urlpatterns if isinstance(p, URLPattern)}
     # The workspace pages are covered persona by persona in test_web_workspace.py,
-    # the dashboard in test_web_dashboard.py, transfers in test_web_transfers.py.
-    assert names == {"home", "enterprise", "dashboard", "transfers", "transfer", *WORKSPACE_PAGES}
+    # the dashboard in test_web_dashboard.py, transfers in test_web_transfers.py, the
+    # anonymous public aggregates in test_public_aggregates.py.
+    assert names == {
+        "home",
+        "enterprise",
+        "dashboard",
+        "transfers",
+        "transfer",
+        "public",
+        *WORKSPACE_PAGES,
+    }
     assert len(web_urls.urlpatterns) == len(names)
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from xunhuan.accounts.selectors import enterprises_visible_to, enterprises_writable_by, roles_at
 from xunhuan.core.errors import DomainError, NotFound, ValidationFailed
 from xunhuan.core.units import QuantityError, to_tonnes
+from xunhuan.ledger.models import DisposalMethod, UtilizationRoute
 from xunhuan.registry import selectors as registry_selectors
 from xunhuan.transfers import revisions as transfer_revisions
 from xunhuan.transfers import services as transfer_services
@@ -111,7 +112,70 @@ def _actions(request: HttpRequest, transfer: Transfer) -> dict[str, Any]:
         or any(roles_at(request.user, leg.carrier) & writers for leg in legs),
         "cancel": status in (TransferStatus.DRAFT, *transfer_services.OPEN_BEFORE_RECEIPT)
         and bool(at_generator & writers),
+        **_revision_actions(request, transfer, legs),
     }
+
+
+# --- revisions: request, approve, reject, withdraw (self-contained block) -------------
+
+
+def _revision_actions(request: HttpRequest, transfer: Transfer, legs: list[Any]) -> dict[str, Any]:
+    """Which revision forms to show; ``transfer_revisions`` decides again on submit."""
+    writers = transfer_services.WRITERS
+    parties = [transfer.generator, *[leg.carrier for leg in legs], transfer.receiver]
+    writes_for = {p.credit_code for p in parties if roles_at(request.user, p) & writers}
+    pending = next((r for r in transfer.revisions.all() if r.status == "pending"), None)
+    requester = pending.requesting_enterprise.credit_code if pending else None
+    return {
+        "revise": pending is None
+        and bool(writes_for)
+        and transfer.status in (*transfer_services.OPEN_BEFORE_RECEIPT, TransferStatus.RECEIVED),
+        "revise_declared": transfer.status in transfer_services.OPEN_BEFORE_RECEIPT,
+        "pending_revision": pending,
+        "withdraw": pending is not None and requester in writes_for,
+        "reject": pending is not None and bool(writes_for & set(pending.approvers) - {requester}),
+        "routes": UtilizationRoute.choices,
+        "methods": DisposalMethod.choices,
+    }
+
+
+def _revision_step(
+    request: HttpRequest, transfer: Transfer, action: str
+) -> Callable[[], object] | None:
+    """The revision service call for a posted revision form, or ``None``."""
+    data = request.POST
+    user: Any = request.user
+    if action == "revision_request":
+        declared = {
+            line.seq: _tonnes(data[f"declared_{line.seq}"], "declared")
+            for line in transfer.lines.all()
+            if data.get(f"declared_{line.seq}", "").strip()
+        }
+        changes = transfer_revisions.RevisionChanges(
+            note=data.get("note", "").strip() or None,
+            planned_route=data.get("planned_route", "") or None,
+            planned_disposal_method=data.get("planned_disposal_method", "") or None,
+            declared=declared or None,
+        )
+        return lambda: transfer_revisions.transfer_revision_request(
+            transfer=transfer, user=user, reason=data.get("reason", ""), changes=changes
+        )
+    if action not in ("revision_withdraw", "revision_reject"):
+        return None
+    try:
+        seq = int(data.get("revision", ""))
+    except ValueError as exc:
+        raise ValidationFailed("更正申请不存在 / no such revision", field="revision") from exc
+    if action == "revision_withdraw":
+        return lambda: transfer_revisions.transfer_revision_withdraw(
+            transfer=transfer, user=user, revision_seq=seq
+        )
+    return lambda: transfer_revisions.transfer_revision_reject(
+        transfer=transfer, user=user, revision_seq=seq, reason=data.get("reason", "")
+    )
+
+
+# --- end of the revision block ----------------------------------------------------------
 
 
 def _tonnes(text: str, field: str) -> Decimal:
@@ -179,6 +243,9 @@ def _step(request: HttpRequest, transfer: Transfer) -> Callable[[], object]:
             user=user,  # type: ignore[arg-type]
             reason=data.get("reason", ""),
         )
+    revision = _revision_step(request, transfer, action)
+    if revision is not None:
+        return revision
     raise ValidationFailed("未知操作 / unknown step", field="action")
 
 
