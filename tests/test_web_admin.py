@@ -15,6 +15,7 @@ from pytest_django import Settings
 
 from tests.access_support import FAST_HASHERS
 from tests.factories import credit_code_for, make_enterprise, make_user
+from xunhuan.audit.models import AuditEvent
 from xunhuan.registry.models import Enterprise, Park, Region, Site
 from xunhuan.registry.services import park_register
 
@@ -76,6 +77,13 @@ def test_an_added_enterprise_is_the_services_registration(admin_client: Client) 
     assert (saved.name, saved.region_id, saved.roles) == ("后台测试电厂", "150622", ["generator"])
     entry = LogEntry.objects.get()
     assert entry.object_id == str(saved.pk)
+    # The service's audit row names the admin user; the dry run left none behind.
+    (audit,) = AuditEvent.objects.filter(enterprise=saved)
+    assert (audit.actor.get_username(), audit.before, audit.after["name"]) == (
+        "root",
+        None,
+        "后台测试电厂",
+    )
 
 
 def test_a_change_goes_through_the_service_and_keeps_the_credit_code(
@@ -96,10 +104,17 @@ def test_a_change_goes_through_the_service_and_keeps_the_credit_code(
     enterprise.refresh_from_db()
     assert enterprise.name == "原名称"
 
+    assert not AuditEvent.objects.filter(enterprise=enterprise).exists()
     response = admin_client.post(
         url, enterprise_form(credit_code=credit_code_for(9), name=" 新名称 ", is_carrier="on")
     )
     assert response.status_code == 302
+    (audit,) = AuditEvent.objects.filter(enterprise=enterprise)
+    assert (audit.before["name"], audit.after["name"], audit.actor.get_username()) == (
+        "原名称",
+        "新名称",
+        "root",
+    )
     enterprise.refresh_from_db()
     assert enterprise.name == "新名称"
     assert enterprise.roles == ["generator", "carrier"]

@@ -60,7 +60,8 @@ class ServiceAdmin(admin.ModelAdmin[M]):
     # Nullable fields the model does not mark blank (coordinates): optional in the form.
     optional_fields: ClassVar[tuple[str, ...]] = ("latitude", "longitude")
 
-    def write(self, obj: M, data: dict[str, Any], *, change: bool) -> M:
+    def write(self, obj: M, data: dict[str, Any], *, change: bool, actor: Any) -> M:
+        """Call the service that adds (``change=False``) or changes the row, as ``actor``."""
         raise NotImplementedError
 
     def get_readonly_fields(self, request: HttpRequest, obj: M | None = None) -> Any:
@@ -77,7 +78,7 @@ class ServiceAdmin(admin.ModelAdmin[M]):
             def clean(self) -> dict[str, Any]:
                 cleaned: dict[str, Any] = super().clean()
                 if not self.errors:
-                    model_admin.dry_run(self, change=obj is not None)
+                    model_admin.dry_run(self, change=obj is not None, actor=request.user)
                 return cleaned
 
         for name in self.optional_fields:
@@ -85,11 +86,11 @@ class ServiceAdmin(admin.ModelAdmin[M]):
                 ServiceForm.base_fields[name].required = False
         return ServiceForm
 
-    def dry_run(self, form: forms.ModelForm[M], *, change: bool) -> None:
+    def dry_run(self, form: forms.ModelForm[M], *, change: bool, actor: Any) -> None:
         data = {**self._identity(form.instance, change=change), **form.cleaned_data}
         try:
             with transaction.atomic():
-                self.write(_copy(form.instance), data, change=change)
+                self.write(_copy(form.instance), data, change=change, actor=actor)
                 raise _DryRun
         except _DryRun:
             pass
@@ -99,7 +100,8 @@ class ServiceAdmin(admin.ModelAdmin[M]):
 
     def save_model(self, request: HttpRequest, obj: M, form: Any, change: bool) -> None:
         data = {**self._identity(obj, change=change), **form.cleaned_data}
-        saved = self.write(obj, data, change=change)
+        # The registry services write the audit row (actor, before, after) themselves.
+        saved = self.write(obj, data, change=change, actor=request.user)
         if saved is not obj:
             # The admin logs and redirects with the object it built: give it the row.
             for field in saved._meta.concrete_fields:
@@ -143,7 +145,9 @@ class EnterpriseAdmin(ServiceAdmin[Enterprise]):
     identity_fields = ("credit_code",)
     error_fields: ClassVar[dict[str, str]] = {"roles": "is_generator"}
 
-    def write(self, obj: Enterprise, data: dict[str, Any], *, change: bool) -> Enterprise:
+    def write(
+        self, obj: Enterprise, data: dict[str, Any], *, change: bool, actor: Any
+    ) -> Enterprise:
         fields = {
             "name": data["name"],
             "industry_code": _code(data.get("industry")),
@@ -153,6 +157,7 @@ class EnterpriseAdmin(ServiceAdmin[Enterprise]):
             "latitude": data.get("latitude"),
             "longitude": data.get("longitude"),
             "address": data.get("address", ""),
+            "actor": actor,
         }
         if change:
             return enterprise_update(enterprise=obj, **fields)
@@ -167,7 +172,7 @@ class SiteAdmin(ServiceAdmin[Site]):
     raw_id_fields = ("enterprise",)
     identity_fields = ("enterprise", "code")
 
-    def write(self, obj: Site, data: dict[str, Any], *, change: bool) -> Site:
+    def write(self, obj: Site, data: dict[str, Any], *, change: bool, actor: Any) -> Site:
         fields = {
             "name": data["name"],
             "kind": data["kind"],
@@ -177,6 +182,7 @@ class SiteAdmin(ServiceAdmin[Site]):
             "is_permanent": bool(data.get("is_permanent")),
             "latitude": data.get("latitude"),
             "longitude": data.get("longitude"),
+            "actor": actor,
         }
         if change:
             return site_update(site=obj, **fields)
@@ -190,13 +196,14 @@ class ParkAdmin(ServiceAdmin[Park]):
     list_select_related = ("region",)
     raw_id_fields = ("region",)
 
-    def write(self, obj: Park, data: dict[str, Any], *, change: bool) -> Park:
+    def write(self, obj: Park, data: dict[str, Any], *, change: bool, actor: Any) -> Park:
         fields = {
             "name": data["name"],
             "level": data["level"],
             "region_code": _code(data.get("region")),
             "is_utilization_base": bool(data.get("is_utilization_base")),
             "note": data.get("note", ""),
+            "actor": actor,
         }
         if change:
             return park_update(park=obj, **fields)
