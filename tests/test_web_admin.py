@@ -78,12 +78,10 @@ def test_an_added_enterprise_is_the_services_registration(admin_client: Client) 
     entry = LogEntry.objects.get()
     assert entry.object_id == str(saved.pk)
     # The service's audit row names the admin user; the dry run left none behind.
-    (audit,) = AuditEvent.objects.filter(enterprise=saved)
-    assert (audit.actor.get_username(), audit.before, audit.after["name"]) == (
-        "root",
-        None,
-        "后台测试电厂",
+    (audit,) = AuditEvent.objects.filter(enterprise=saved).values_list(
+        "actor__username", "before", "after__name"
     )
+    assert audit == ("root", None, "后台测试电厂")
 
 
 def test_a_change_goes_through_the_service_and_keeps_the_credit_code(
@@ -109,12 +107,10 @@ def test_a_change_goes_through_the_service_and_keeps_the_credit_code(
         url, enterprise_form(credit_code=credit_code_for(9), name=" 新名称 ", is_carrier="on")
     )
     assert response.status_code == 302
-    (audit,) = AuditEvent.objects.filter(enterprise=enterprise)
-    assert (audit.before["name"], audit.after["name"], audit.actor.get_username()) == (
-        "原名称",
-        "新名称",
-        "root",
+    (audit,) = AuditEvent.objects.filter(enterprise=enterprise).values_list(
+        "before__name", "after__name", "actor__username"
     )
+    assert audit == ("原名称", "新名称", "root")
     enterprise.refresh_from_db()
     assert enterprise.name == "新名称"
     assert enterprise.roles == ["generator", "carrier"]
