@@ -474,7 +474,7 @@ def test_zones_post(world: World, found: dict[str, Finding], persona: str) -> No
     )
     if persona in ZONE_WRITERS:
         assert response.status_code == 201
-        assert (response.json()["region"], response.json()["radius_km"]) == ("150600", "25.0")
+        assert (response.json()["region"], response.json()["radius_km"]) == ("150600", "25")
         assert [z["name"] for z in client.get("/api/compliance/zones").json()] == ["测试重点矿区"]
         assert world.client("other_league_regulator").get("/api/compliance/zones").json() == []
         return
