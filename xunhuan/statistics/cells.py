@@ -1,8 +1,11 @@
-"""Building ``StatCell`` rows from the raw ledger: one SQL ``GROUP BY``, then the official
-definitions of ``xunhuan.core.indicators`` over each enterprise's monthly series.
+"""Building ``StatCell`` rows from the raw ledger.
 
-Used by the incremental update (one enterprise, the wastes an append touched), by
-``stats_rebuild`` (everything) and by ``stats_check`` (recompute and compare).
+``cells_write`` derives and writes the cells in the database (the ledger pivoted per
+enterprise, waste and month, the official definitions as window functions); the
+incremental update (one enterprise, the wastes an append touched) and
+``stats_rebuild`` (everything) both use it. ``build_rows`` derives the same rows in
+Python with ``xunhuan.core.indicators.derive_series``, and ``stats_check`` compares the
+two (ADR 0014).
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from xunhuan.core.indicators import MonthFlows, MonthIndicators, derive_series
-from xunhuan.ledger.bulk import rows_insert
 from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose
-from xunhuan.registry.models import Enterprise, SiteKind, WasteCategory
+from xunhuan.registry.models import Enterprise, Region, Site, SiteKind, WasteCategory
 from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell
 
 _YARD = SiteKind.STORAGE.value
@@ -259,27 +261,6 @@ def build_rows(
             yield cell_row(flows, ind, count, base), list(route_rows(ind, base))
 
 
-def insert_rows(rows: Iterable[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]) -> int:
-    """Insert cells and route cells with the ledger's ``rows_insert`` (COPY on
-    PostgreSQL, ``executemany`` on SQLite), inside the caller's transaction; return the
-    cell count. Bulk ingest writes about one cell per entry of a monthly ledger, so
-    row-by-row INSERTs here cost more than the entries themselves."""
-    cell_cols = (*CELL_DIMS, *CELL_MEASURES)
-    route_cols = (*CELL_DIMS, "route", "utilized_kg")
-    cells: list[tuple[Any, ...]] = []
-    routes: list[tuple[Any, ...]] = []
-    for cell, route_list in rows:
-        cells.append(cell)
-        routes.extend(route_list)
-    rows_insert(table=StatCell._meta.db_table, columns=cell_cols, rows=cells)
-    rows_insert(table=StatRouteCell._meta.db_table, columns=route_cols, rows=routes)
-    return len(cells)
-
-
-def enterprise_entries(enterprise_id: int, waste_ids: Iterable[str]) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(Q(enterprise_id=enterprise_id) & Q(waste_id__in=waste_ids))
-
-
 # --- the region rollup ---------------------------------------------------------------
 
 ROLLUP_DIMS = (
@@ -377,3 +358,243 @@ def rollup_apply(
                 "AND month = %s AND entries = 0",
                 [region_id, waste_id, month],
             )
+
+
+# --- the derivation in SQL -------------------------------------------------------------
+#
+# ``stat_cells_refresh`` and ``stat_cells_rebuild`` write the cells with the statements
+# below: the ledger pivoted to one row per enterprise, waste and month, then the
+# state ``core.indicators.derive_series`` carries from month to month, as window
+# functions. Both paths run the same SQL (the refresh only adds a WHERE), so
+# incremental and rebuilt cells cannot differ (ADR 0011); ``stats_check`` recomputes
+# the cells with ``derive_series`` in Python and compares, so the two implementations
+# check each other (ADR 0014).
+#
+# The closed forms hold because every monthly sum of one kind (and purpose, route,
+# site kind) is >= 0: quantities are positive and a reversal is dated as the entry it
+# reverses. Then the received pool is Lindley's recursion
+# ``pool_t = max(0, pool_{t-1} + received_t - outflows_t)``, i.e. the running sum S
+# less ``min(0, min S)``, and taking from flows in a fixed order ("what is left of A
+# covers flow k") is ``min(A, F_k) - min(A, F_{k-1})`` over the flows' prefix sums F;
+# the yards' previous-years' stock is used up the same way within each year.
+
+WORK_TABLE = "stat_work"
+WORK_COLUMNS = (
+    ("ent", "bigint"),
+    ("waste", "varchar(16)"),
+    ("month", "date"),
+    ("year", "integer"),
+    ("quarter", "integer"),
+    ("n", "bigint"),
+    ("g", "bigint"),
+    ("r", "bigint"),
+    ("su", "bigint"),
+    ("hu", "bigint"),
+    ("sd", "bigint"),
+    ("hd", "bigint"),
+    ("dc", "bigint"),
+    ("t1", "bigint"),  # received waste handled by self-utilization
+    ("t2", "bigint"),  # … by handing over for utilization
+    ("handled", "bigint"),
+    ("utilized", "bigint"),
+    ("utilized_prior", "bigint"),
+    ("disposed", "bigint"),
+    ("disposed_prior", "bigint"),
+    ("dumped", "bigint"),
+)
+
+
+def _sql_dialect() -> tuple[str, str, str, str, str]:
+    """(least, greatest, month, year, month number of ``e.occurred_on``) for the engine."""
+    if connection.vendor == "postgresql":
+        return (
+            "LEAST",
+            "GREATEST",
+            "CAST(date_trunc('month', e.occurred_on) AS date)",
+            "CAST(EXTRACT(YEAR FROM e.occurred_on) AS integer)",
+            "CAST(EXTRACT(MONTH FROM e.occurred_on) AS integer)",
+        )
+    # SQLite keeps dates as ISO text; MIN/MAX with two arguments are scalar functions.
+    return (
+        "MIN",
+        "MAX",
+        "substr(e.occurred_on, 1, 7) || '-01'",
+        "CAST(substr(e.occurred_on, 1, 4) AS integer)",
+        "CAST(substr(e.occurred_on, 6, 2) AS integer)",
+    )
+
+
+def _pivot_sql(where: str) -> str:
+    """The ledger summed per enterprise, waste and month into the flows of ``MonthFlows``."""
+    _, _, month, year, mon = _sql_dialect()
+    q = "e.quantity_kg"
+    at_yard = f"s.kind = '{_YARD}'"
+    to_yard = f"t.kind = '{_YARD}'"
+    handed = f"e.kind = '{EntryKind.HANDED_OVER}'"
+    util = f"(e.kind = '{EntryKind.SELF_UTILIZED}' OR ({handed} AND e.purpose = '{_UTIL}'))"
+    disp = f"(e.kind = '{EntryKind.SELF_DISPOSED}' OR ({handed} AND e.purpose <> '{_UTIL}'))"
+    moves = f"e.kind IN ('{EntryKind.STORAGE_IN}', '{EntryKind.STORAGE_OUT}')"
+    inflow = f"e.kind IN ('{EntryKind.GENERATED}', '{EntryKind.RECEIVED}')"
+
+    def kind_sum(kind: str, extra: str = "") -> str:
+        return f"SUM(CASE WHEN e.kind = '{kind}'{extra} THEN {q} ELSE 0 END)"
+
+    return f"""
+SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month,
+  MIN({year}) AS year, MIN({mon}) AS mon, COUNT(*) AS n,
+  {kind_sum(EntryKind.GENERATED)} AS g,
+  {kind_sum(EntryKind.RECEIVED)} AS r,
+  {kind_sum(EntryKind.SELF_UTILIZED)} AS su,
+  {kind_sum(EntryKind.HANDED_OVER, f" AND e.purpose = '{_UTIL}'")} AS hu,
+  {kind_sum(EntryKind.SELF_DISPOSED)} AS sd,
+  {kind_sum(EntryKind.HANDED_OVER, f" AND e.purpose <> '{_UTIL}'")} AS hd,
+  {kind_sum(EntryKind.DISCARDED)} AS dc,
+  SUM(CASE WHEN {at_yard} AND {util} THEN {q} ELSE 0 END) AS yu,
+  SUM(CASE WHEN {at_yard} AND {disp} THEN {q} ELSE 0 END) AS yd,
+  SUM(CASE WHEN {at_yard} AND e.kind = '{EntryKind.DISCARDED}' THEN {q} ELSE 0 END) AS yx,
+  SUM(CASE WHEN {moves} AND {at_yard} AND NOT COALESCE({to_yard}, FALSE) THEN {q} ELSE 0 END)
+    AS yw,
+  SUM(CASE WHEN {moves} THEN (CASE WHEN {to_yard} THEN {q} ELSE 0 END)
+                             - (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
+           WHEN {inflow} THEN (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
+           ELSE -(CASE WHEN {at_yard} THEN {q} ELSE 0 END) END) AS ydelta
+FROM {LedgerEntry._meta.db_table} e
+JOIN {Site._meta.db_table} s ON s.id = e.site_id
+LEFT JOIN {Site._meta.db_table} t ON t.id = e.to_site_id
+{where}
+GROUP BY e.enterprise_id, e.waste_id, {month}"""  # noqa: S608 - fixed names and literals
+
+
+def _derive_sql(where: str) -> str:
+    """``SELECT`` of the work table's columns (WORK_COLUMNS) for the entries ``where`` picks:
+    ``derive_series`` as window functions over the pivoted months of each series."""
+    least, greatest, *_ = _sql_dialect()
+    series = "PARTITION BY ent, waste ORDER BY month ROWS UNBOUNDED PRECEDING"
+    in_year = "PARTITION BY ent, waste, year ORDER BY month ROWS UNBOUNDED PRECEDING"
+    flows = ("su", "hu", "hd", "sd", "dc")  # the order received waste is handled in
+    prefix = [" + ".join(flows[: k + 1]) for k in range(len(flows))]
+    takes = [
+        f"{least}(a, {prefix[0]})",
+        *(f"{least}(a, {prefix[k]}) - {least}(a, {prefix[k - 1]})" for k in range(1, 5)),
+    ]
+    used = "(yu + yw)"
+    prior_u = f"{least}(p_open, c_prev + {used}) - {least}(p_open, c_prev)"
+    prior_d = f"{least}(p_open, c_prev + {used} + yd) - {least}(p_open, c_prev + {used})"
+    return f"""
+SELECT ent, waste, month, year, quarter, n, g, r, su, hu, sd, hd, dc, t1, t2, handled,
+  utilized, {greatest}(0, {least}(pu, utilized)) AS utilized_prior,
+  disposed, {greatest}(0, {least}(pd, disposed)) AS disposed_prior, dumped
+FROM (
+  SELECT *, (su - t1) + (hu - t2) AS utilized, (sd - t4) + (hd - t3) AS disposed,
+    dc - t5 AS dumped
+  FROM (
+    SELECT *, {takes[0]} AS t1, {takes[1]} AS t2, {takes[2]} AS t3, {takes[3]} AS t4,
+      {takes[4]} AS t5, {least}(a, {prefix[4]}) AS handled, {prior_u} AS pu, {prior_d} AS pd
+    FROM (
+      SELECT *, COALESCE(LAG(pool) OVER (PARTITION BY ent, waste ORDER BY month), 0) + r AS a,
+        {greatest}(y_open, 0) AS p_open
+      FROM (
+        SELECT *, s_run - {least}(0, MIN(s_run) OVER ({series})) AS pool
+        FROM (
+          SELECT *, (mon - 1) / 3 + 1 AS quarter,
+            SUM(r - ({prefix[4]})) OVER ({series}) AS s_run,
+            SUM(ydelta) OVER ({series}) - SUM(ydelta) OVER ({in_year}) AS y_open,
+            SUM(yu + yw + yd + yx) OVER ({in_year}) - (yu + yw + yd + yx) AS c_prev
+          FROM ({_pivot_sql(where)}) pivot
+        ) l1
+      ) l2
+    ) l3
+  ) l4
+) l5"""  # noqa: S608 - fixed names
+
+
+def _work_table() -> None:
+    """An empty per-connection temporary table for the derived months (created once)."""
+    month_type = "date" if connection.vendor == "postgresql" else "text"
+    columns = ", ".join(
+        f"{name} {month_type if name == 'month' else kind}" for name, kind in WORK_COLUMNS
+    )
+    with connection.cursor() as cursor:
+        # The key serves the route cells' join back to their month.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {WORK_TABLE} "
+            f"({columns}, PRIMARY KEY (ent, waste, month))"
+        )
+        cursor.execute(f"DELETE FROM {WORK_TABLE}")  # noqa: S608 - fixed name
+
+
+def _city_sql(path: str) -> str:
+    """``city_of`` in SQL: the third code of the path, or the last one of a shorter path
+    (region codes are six digits, each followed by a slash)."""
+    return (
+        f"CASE WHEN length({path}) >= 21 THEN substr({path}, 15, 6) "
+        f"ELSE substr({path}, length({path}) - 6, 6) END"
+    )
+
+
+def cells_write(*, where: str = "", params: Sequence[Any] = ()) -> int:
+    """Derive and insert the cells and route cells of the ledger entries ``where`` picks
+    (a clause over the entries ``e``; empty for the whole ledger), inside the caller's
+    transaction. The old cells of those series must already be gone. Returns the
+    number of cells written."""
+    _work_table()
+    work_columns = ", ".join(name for name, _ in WORK_COLUMNS)
+    dims_select = (
+        f"w.ent, en.region_id, rg.path, {_city_sql('rg.path')}, en.park_id, en.industry_id, "
+        "w.waste, wc.group_id, w.month, w.year, w.quarter"
+    )
+    dims_join = (
+        f"JOIN {Enterprise._meta.db_table} en ON en.id = w.ent "
+        f"JOIN {Region._meta.db_table} rg ON rg.code = en.region_id "
+        f"JOIN {WasteCategory._meta.db_table} wc ON wc.code = w.waste"
+    )
+    measures = (
+        "w.n, w.g, w.r, w.su, w.hu, w.sd, w.hd, w.dc, w.utilized, w.utilized_prior, "
+        "w.disposed, w.disposed_prior, "
+        "w.g - (w.utilized - w.utilized_prior) - (w.disposed - w.disposed_prior) - w.dumped, "
+        "w.dumped, w.handled, w.g + w.r - w.su - w.hu - w.sd - w.hd - w.dc"
+    )
+    route_order = 'route COLLATE "C"' if connection.vendor == "postgresql" else "route"
+    least, greatest, month, *_ = _sql_dialect()
+    utilization = (
+        f"(e.kind = '{EntryKind.SELF_UTILIZED}' "
+        f"OR (e.kind = '{EntryKind.HANDED_OVER}' AND e.purpose = '{_UTIL}'))"
+    )
+    route_where = f"{where} AND {utilization}" if where else f"WHERE {utilization}"
+    # Own utilization by route: the received waste a month handled (t1 from
+    # self-utilization, t2 from hand-overs) is taken from the routes in code order.
+    own_by_route = (
+        f"(rr.su_r - ({least}(w.t1, rr.su_cum) - {least}(w.t1, rr.su_cum - rr.su_r))) "
+        f"+ (rr.hu_r - ({least}(w.t2, rr.hu_cum) - {least}(w.t2, rr.hu_cum - rr.hu_r)))"
+    )
+    route_rows = f"""
+SELECT *, SUM(su_r) OVER wr AS su_cum, SUM(hu_r) OVER wr AS hu_cum
+FROM (
+  SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month, e.route AS route,
+    SUM(CASE WHEN e.kind = '{EntryKind.SELF_UTILIZED}' THEN e.quantity_kg ELSE 0 END) AS su_r,
+    SUM(CASE WHEN e.kind = '{EntryKind.HANDED_OVER}' THEN e.quantity_kg ELSE 0 END) AS hu_r
+  FROM {LedgerEntry._meta.db_table} e {route_where}
+  GROUP BY e.enterprise_id, e.waste_id, {month}, e.route
+) x
+WINDOW wr AS (PARTITION BY ent, waste, month ORDER BY {route_order} ROWS UNBOUNDED PRECEDING)"""  # noqa: S608 - fixed names
+    del greatest
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {WORK_TABLE} ({work_columns}) {_derive_sql(where)}", list(params)
+        )
+        cursor.execute(
+            f"INSERT INTO {StatCell._meta.db_table} ({', '.join((*CELL_DIMS, *CELL_MEASURES))}) "  # noqa: S608
+            f"SELECT {dims_select}, {measures} FROM {WORK_TABLE} w {dims_join}"
+        )
+        written = int(cursor.rowcount)
+        cursor.execute(
+            f"INSERT INTO {StatRouteCell._meta.db_table} "  # noqa: S608 - fixed names
+            f"({', '.join((*CELL_DIMS, 'route', 'utilized_kg'))}) "
+            f"SELECT {dims_select}, rr.route, {own_by_route} "
+            f"FROM ({route_rows}) rr "
+            f"JOIN {WORK_TABLE} w ON w.ent = rr.ent AND w.waste = rr.waste AND w.month = rr.month "
+            f"{dims_join} WHERE {own_by_route} <> 0",
+            list(params),
+        )
+        cursor.execute(f"DELETE FROM {WORK_TABLE}")  # noqa: S608 - fixed name
+    return written

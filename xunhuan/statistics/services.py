@@ -20,14 +20,10 @@ from xunhuan.jobs.models import Job
 from xunhuan.ledger.models import ChainHead, LedgerEntry
 from xunhuan.registry.models import Region, WasteGroup
 from xunhuan.statistics.cells import (
-    build_rows,
-    enterprise_dims,
-    enterprise_entries,
-    insert_rows,
+    cells_write,
     rollup_apply,
     rollup_rebuild,
     rollup_sums,
-    waste_groups,
 )
 from xunhuan.statistics.models import (
     FillState,
@@ -82,12 +78,11 @@ def stat_cells_recompute(*, enterprise_id: int, wastes: Sequence[str]) -> int:
     before = rollup_sums(enterprise_id, wastes)
     StatCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
     StatRouteCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
-    rows = build_rows(
-        enterprise_entries(enterprise_id, wastes),
-        enterprise_dims([enterprise_id]),
-        waste_groups(),
+    marks = ", ".join(["%s"] * len(wastes))
+    written = cells_write(
+        where=f"WHERE e.enterprise_id = %s AND e.waste_id IN ({marks})",
+        params=[enterprise_id, *wastes],
     )
-    written = insert_rows(rows)
     # The region rollup moves by the difference, so it stays the sum of the cells.
     rollup_apply(before, rollup_sums(enterprise_id, wastes))
     return written
@@ -184,9 +179,7 @@ def stat_cells_rebuild() -> RebuildResult:
         StatRegionCell.objects.all().delete()
         StatRouteCell.objects.all().delete()
         StatCell.objects.all().delete()
-        cells = insert_rows(
-            build_rows(LedgerEntry.objects.all(), enterprise_dims(), waste_groups())
-        )
+        cells = cells_write()
         rollup_rebuild()
         entries = LedgerEntry.objects.count()
         FillState.objects.filter(name=FILL_STATE_NAME).update(
