@@ -93,6 +93,14 @@ class StatCell(CellDimensions):
                 name="stat_cell_year_path_idx",
                 opclasses=["", "varchar_pattern_ops"],
             ),
+            # stock on hand at the end of a year of a subtree's enterprises by waste group
+            # (region_path LIKE 'p%' AND year <= y: every earlier year), the drill-down's
+            # second query: covering, so it reads no table rows
+            models.Index(
+                fields=["region_path", "year", "enterprise", "waste_group", "stock_change"],
+                name="stat_cell_path_stock_idx",
+                opclasses=["varchar_pattern_ops", "", "", "", ""],
+            ),
         ]
 
     def __str__(self) -> str:

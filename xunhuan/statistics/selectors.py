@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import BigIntegerField, Case, Max, Q, QuerySet, Sum, Value, When
 
 from xunhuan.accounts.models import Membership
@@ -107,6 +108,20 @@ def table_columns(by: Sequence[str]) -> list[str]:
     return [*by, *MEASURES, *stock, "utilization_rate"]
 
 
+def subtree_q(path: str) -> Q:
+    """Cells of the region subtree with materialized path ``path`` (``…/150622/``).
+
+    PostgreSQL serves ``LIKE 'path%'`` from the ``varchar_pattern_ops`` indexes. SQLite's
+    ``LIKE`` is case-insensitive and never uses a plain index, so there the prefix is the
+    range ``path <= region_path < path-with-its-final-slash-bumped`` ('/' + 1 = '0'),
+    which the ``(year, region_path)`` indexes and the drill-down's covering
+    ``(region_path, year, …)`` index serve (codes are digits and '/', so the binary
+    collation orders the paths as the prefix needs)."""
+    if connection.vendor == "sqlite" and path.endswith("/"):
+        return Q(region_path__gte=path, region_path__lt=path[:-1] + "0")
+    return Q(region_path__startswith=path)
+
+
 @dataclass(frozen=True)
 class StatScope:
     """What a user may aggregate: region subtrees (materialized paths) and enterprises.
@@ -126,7 +141,7 @@ class StatScope:
             return Q()
         condition = Q(pk__in=[])
         for path in self.paths:
-            condition |= Q(region_path__startswith=path)
+            condition |= subtree_q(path)
         if self.enterprise_ids:
             condition |= Q(enterprise_id__in=self.enterprise_ids)
         return condition
@@ -203,7 +218,7 @@ def _cells(
 ) -> QuerySet[Any]:
     rows = model.objects.filter(scope.q())
     if region is not None:
-        rows = rows.filter(region_path__startswith=region.path)
+        rows = rows.filter(subtree_q(region.path))
     if year is not None:
         rows = rows.filter(year=year)
     if waste_group:
@@ -406,7 +421,7 @@ def _year_group_kg(
 ) -> dict[tuple[int, str | None], dict[str, int]]:
     rows = (
         _source(scope)
-        .objects.filter(scope.q(), region_path__startswith=region.path)
+        .objects.filter(scope.q(), subtree_q(region.path))
         .values("year", "waste_group_id")
         .annotate(
             generated=_kg_sum("generated"),
@@ -557,7 +572,7 @@ def assessment_table(
     # Leagues by the cells' city column; counties by the enterprise's own region
     # (enterprises are registered at county level).
     column = "city_code" if region.level == "province" else "region_id"
-    cells = _source(scope).objects.filter(scope.q(), region_path__startswith=region.path)
+    cells = _source(scope).objects.filter(scope.q(), subtree_q(region.path))
     if waste_group:
         cells = cells.filter(waste_group_id=waste_group)
     rows = (
@@ -672,7 +687,7 @@ def published_figures_compare(
     )
     rows = (
         _source(scope)
-        .objects.filter(scope.q(), region_path__startswith=region.path, year=year)
+        .objects.filter(scope.q(), subtree_q(region.path), year=year)
         .values("waste_group_id")
         .annotate(**{m: _kg_sum(m) for m in PUBLISHED_FIELDS})
         .order_by()
