@@ -235,6 +235,18 @@ def test_rebuild_clears_the_marks(world: World) -> None:
     assert stat_cells_check().ok
 
 
+@pytest.mark.django_db
+def test_demo_load_starts_with_exact_statistics() -> None:
+    out = io.StringIO()
+    call_command(
+        "demo_load", "--enterprises", "25", "--years", "1", "--end", "2025-03-31", stdout=out
+    )
+    assert "  statistics: " in out.getvalue()
+    assert marks() == set()
+    assert StatCell.objects.exists()
+    assert stat_cells_check().ok
+
+
 # --- PostgreSQL: a drain and writers of the same enterprise at the same time ----------
 
 
