@@ -281,6 +281,19 @@ def exchange_run(
     )
 
 
+def _request_check(
+    *, region: Region, period: dt.date, scenario: Scenario | None, drawdown_share: Decimal
+) -> None:
+    if period.day != 1:
+        raise ValidationFailed(
+            "月份须为当月1日 / period must be a month's first day", field="period"
+        )
+    if not Decimal(0) <= drawdown_share <= 1:
+        raise ValidationFailed("动用比例须在0到1之间 / share must be 0..1", field="drawdown_share")
+    if scenario is not None and scenario.region_id != region.pk:
+        raise PermissionDenied("情景不属于该区域 / scenario belongs to another region")
+
+
 def exchange_problem_read(
     *,
     region: Region,
@@ -294,14 +307,7 @@ def exchange_problem_read(
     """Read a month's supply, demand, quality and rail access, apply the scenario and
     build the priced network (no solve, nothing written). ``tables`` replaces the
     month's supply and demand (the 12-month model passes the year's)."""
-    if period.day != 1:
-        raise ValidationFailed(
-            "月份须为当月1日 / period must be a month's first day", field="period"
-        )
-    if not Decimal(0) <= drawdown_share <= 1:
-        raise ValidationFailed("动用比例须在0到1之间 / share must be 0..1", field="drawdown_share")
-    if scenario is not None and scenario.region_id != region.pk:
-        raise PermissionDenied("情景不属于该区域 / scenario belongs to another region")
+    _request_check(region=region, period=period, scenario=scenario, drawdown_share=drawdown_share)
     tariff = tariff_of(scenario)
     notes: list[str] = []
     if tables is None:
@@ -671,14 +677,7 @@ def horizon_request(
     """Ask for a 12-month plan from ``period`` (solved by the job worker: a region's
     year takes from seconds to a minute). The job row is the queue, so it becomes
     visible to the worker when this transaction commits."""
-    if period.day != 1:
-        raise ValidationFailed(
-            "月份须为当月1日 / period must be a month's first day", field="period"
-        )
-    if not Decimal(0) <= drawdown_share <= 1:
-        raise ValidationFailed("动用比例须在0到1之间 / share must be 0..1", field="drawdown_share")
-    if scenario is not None and scenario.region_id != region.pk:
-        raise PermissionDenied("情景不属于该区域 / scenario belongs to another region")
+    _request_check(region=region, period=period, scenario=scenario, drawdown_share=drawdown_share)
     with transaction.atomic():
         request = HorizonRequest.objects.create(
             region=region,
