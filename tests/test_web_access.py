@@ -74,7 +74,8 @@ def test_every_web_url_is_covered() -> None:
     names = {p.name for p in web_urls.urlpatterns if isinstance(p, URLPattern)}
     # The workspace pages are covered persona by persona in test_web_workspace.py,
     # the dashboard in test_web_dashboard.py, transfers in test_web_transfers.py, the
-    # anonymous public aggregates in test_public_aggregates.py.
+    # anonymous public aggregates in test_public_aggregates.py, the exchange pages in
+    # test_exchange_web.py.
     assert names == {
         "home",
         "enterprise",
@@ -82,6 +83,9 @@ def test_every_web_url_is_covered() -> None:
         "transfers",
         "transfer",
         "public",
+        "exchange_runs",
+        "exchange_run",
+        "exchange_flow_accept",
         *WORKSPACE_PAGES,
     }
     assert len(web_urls.urlpatterns) == len(names)
