@@ -75,7 +75,8 @@ def test_every_web_url_is_covered() -> None:
     # The workspace pages are covered persona by persona in test_web_workspace.py,
     # the dashboard in test_web_dashboard.py, transfers in test_web_transfers.py, the
     # anonymous public aggregates in test_public_aggregates.py, the exchange pages in
-    # test_exchange_web.py.
+    # test_exchange_web.py, the findings queue in test_compliance_web.py, the annual
+    # summary PDF in test_web_pdf.py.
     assert names == {
         "home",
         "enterprise",
@@ -86,6 +87,11 @@ def test_every_web_url_is_covered() -> None:
         "exchange_runs",
         "exchange_run",
         "exchange_flow_accept",
+        "findings",
+        "finding",
+        "findings_export",
+        "enterprise_findings",
+        "annual_summary",
         *WORKSPACE_PAGES,
     }
     assert len(web_urls.urlpatterns) == len(names)
