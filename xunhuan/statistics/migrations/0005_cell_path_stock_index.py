@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0003_waste_category_2024_class'),
-        ('statistics', '0004_pending'),
+        ("registry", "0003_waste_category_2024_class"),
+        ("statistics", "0004_pending"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='statcell',
-            index=models.Index(fields=['region_path', 'year', 'enterprise', 'waste_group', 'stock_change'], name='stat_cell_path_stock_idx', opclasses=['varchar_pattern_ops', '', '', '', '']),
+            model_name="statcell",
+            index=models.Index(
+                fields=["region_path", "year", "enterprise", "waste_group", "stock_change"],
+                name="stat_cell_path_stock_idx",
+                opclasses=["varchar_pattern_ops", "", "", "", ""],
+            ),
         ),
     ]
