@@ -16,7 +16,7 @@ from pytest_django import Settings
 from tests.access_support import FAST_HASHERS
 from tests.factories import credit_code_for, make_enterprise, make_user
 from xunhuan.audit.models import AuditEvent
-from xunhuan.registry.models import Enterprise, Park, Region, Site
+from xunhuan.registry.models import Enterprise, FacilityCapacity, Park, Region, Site, WasteStream
 from xunhuan.registry.services import park_register
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +156,78 @@ def test_a_park_renamed_to_another_parks_name_is_refused(admin_client: Client) -
     other.refresh_from_db()
     assert other.name == "丙园区"
     assert Park.objects.count() == 2
+
+
+def test_a_waste_stream_is_added_through_the_service_and_then_read_only(
+    admin_client: Client, world: Any
+) -> None:
+    form = {
+        "enterprise": str(world.plant.pk),
+        "code": "WS9",
+        "name": "粉煤灰",
+        "waste": "SW01",
+        "process": "",
+        "source_site": str(world.outsider_site.pk),  # another enterprise's site
+        "physical_form": "",
+        "estimated_annual": "",
+    }
+    response = admin_client.post("/admin/registry/wastestream/add/", form)
+    assert response.status_code == 200
+    assert "设施不属于本单位" in " ".join(response.context["adminform"].form.errors["source_site"])
+    assert not WasteStream.objects.filter(code="WS9").exists()
+    assert not AuditEvent.objects.filter(action="registry.waste_stream_register").exists()
+
+    form["source_site"] = str(world.plant_site.pk)
+    assert admin_client.post("/admin/registry/wastestream/add/", form).status_code == 302
+    stream = WasteStream.objects.get(enterprise=world.plant, code="WS9")
+    (audit,) = AuditEvent.objects.filter(action="registry.waste_stream_register").values_list(
+        "actor__username", flat=True
+    )
+    assert audit == "root"
+    url = f"/admin/registry/wastestream/{stream.pk}/change/"
+    assert admin_client.post(url, {**form, "name": "改名"}).status_code == 403
+    stream.refresh_from_db()
+    assert stream.name == "粉煤灰"
+
+
+def test_a_facility_capacity_is_declared_and_changed_through_the_service(
+    admin_client: Client, world: Any
+) -> None:
+    form = {
+        "site": str(world.plant_yard.pk),  # a yard is no utilization facility
+        "waste": "SW01",
+        "route": "水泥",
+        "annual_capacity": "120000",
+    }
+    response = admin_client.post("/admin/registry/facilitycapacity/add/", form)
+    assert response.status_code == 200
+    assert "不是利用或处置设施" in " ".join(response.context["adminform"].form.errors["site"])
+    assert not FacilityCapacity.objects.exists()
+
+    form["site"] = str(world.receiver_site.pk)
+    assert admin_client.post("/admin/registry/facilitycapacity/add/", form).status_code == 302
+    capacity = FacilityCapacity.objects.get(site=world.receiver_site)
+    url = f"/admin/registry/facilitycapacity/{capacity.pk}/change/"
+    response = admin_client.post(url, {"annual_capacity": "0"})
+    assert response.status_code == 200
+    assert "大于0" in " ".join(response.context["adminform"].form.errors["annual_capacity"])
+    assert admin_client.post(url, {"annual_capacity": "150000"}).status_code == 302
+    capacity.refresh_from_db()
+    assert capacity.annual_capacity == Decimal("150000.000")
+    changes = AuditEvent.objects.filter(action="registry.facility_capacity_set")
+    assert list(changes.values_list("actor__username", flat=True)) == ["root", "root"]
+
+
+def test_the_catalogue_is_read_only_and_nothing_is_deleted_in_the_admin(
+    admin_client: Client, world: Any
+) -> None:
+    assert admin_client.get("/admin/registry/wastecategory/SW01/change/").status_code == 200
+    assert (
+        admin_client.post("/admin/registry/wastecategory/SW01/change/", {"name": "改"}).status_code
+        == 403
+    )
+    assert admin_client.get("/admin/registry/wastecategory/add/").status_code == 403
+    assert admin_client.get("/admin/registry/region/add/").status_code == 403
+    delete = f"/admin/registry/enterprise/{world.plant.pk}/delete/"
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Enterprise.objects.filter(pk=world.plant.pk).exists()

@@ -1,6 +1,9 @@
-"""Django admin for the registry. Enterprises, sites and parks are written through
-``xunhuan.registry.services`` like every other way in (API, imports, demo): the form
-checks shape, the service decides. The admin's own ``save()`` is never used for them.
+"""Django admin for the registry. Enterprises, sites, parks, waste streams and facility
+capacities are written through ``xunhuan.registry.services`` like every other way in
+(API, imports, demo): the form checks shape, the service decides. The admin's own
+``save()`` is never used for them, and nothing is deleted here (ledger entries, transfers
+and audit rows refer to these rows). The catalogue (industries, waste groups and
+categories) is versioned data loaded by migration: the admin shows it read-only.
 
 A service refuses with ``ValidationFailed``, which the admin can only show while it
 validates the form, not once it saves; so the form's ``clean`` runs the same service
@@ -31,10 +34,12 @@ from xunhuan.registry.models import (
 from xunhuan.registry.services import (
     enterprise_register,
     enterprise_update,
+    facility_capacity_set,
     park_register,
     park_update,
     site_register,
     site_update,
+    waste_stream_register,
 )
 
 M = TypeVar("M", bound=models.Model)
@@ -63,6 +68,9 @@ class ServiceAdmin(admin.ModelAdmin[M]):
     def write(self, obj: M, data: dict[str, Any], *, change: bool, actor: Any) -> M:
         """Call the service that adds (``change=False``) or changes the row, as ``actor``."""
         raise NotImplementedError
+
+    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: M | None = None) -> Any:
         fixed = self.identity_fields if obj is not None else ()
@@ -129,8 +137,22 @@ def _code(value: models.Model | None) -> str:
     return "" if value is None else str(value.pk)
 
 
+class CatalogueAdmin(admin.ModelAdmin[M]):
+    """Reference data loaded by migration or command (GB/T 2260 regions, the versioned
+    catalogue): read-only here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        return False
+
+
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin[Region]):
+class RegionAdmin(CatalogueAdmin[Region]):
     list_display = ("code", "name", "level", "parent")
     search_fields = ("code", "name")
     list_filter = ("level",)
@@ -210,8 +232,60 @@ class ParkAdmin(ServiceAdmin[Park]):
         return park_register(**fields)
 
 
-admin.site.register(Industry)
-admin.site.register(WasteGroup)
-admin.site.register(WasteCategory)
-admin.site.register(WasteStream)
-admin.site.register(FacilityCapacity)
+@admin.register(WasteStream)
+class WasteStreamAdmin(ServiceAdmin[WasteStream]):
+    """A line of an enterprise's generation inventory: added through the service, then
+    shown read-only (there is no service that changes one)."""
+
+    list_display = ("code", "name", "enterprise", "waste", "estimated_annual")
+    search_fields = ("code", "name", "enterprise__name")
+    list_select_related = ("enterprise", "waste")
+    raw_id_fields = ("enterprise", "source_site")
+    error_fields: ClassVar[dict[str, str]] = {"waste_code": "waste"}
+
+    def has_change_permission(self, request: HttpRequest, obj: WasteStream | None = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def write(
+        self, obj: WasteStream, data: dict[str, Any], *, change: bool, actor: Any
+    ) -> WasteStream:
+        return waste_stream_register(
+            enterprise=data["enterprise"],
+            code=data["code"],
+            name=data["name"],
+            waste_code=_code(data.get("waste")),
+            process=data.get("process", ""),
+            source_site=data.get("source_site"),
+            physical_form=data.get("physical_form", ""),
+            estimated_annual=data.get("estimated_annual"),
+            actor=actor,
+        )
+
+
+@admin.register(FacilityCapacity)
+class FacilityCapacityAdmin(ServiceAdmin[FacilityCapacity]):
+    """A facility's annual capacity for one waste and route, declared or changed through
+    ``facility_capacity_set``; the site, waste and route are its identity."""
+
+    list_display = ("site", "waste", "route", "annual_capacity")
+    search_fields = ("site__code", "site__enterprise__name", "route")
+    list_select_related = ("site", "site__enterprise", "waste")
+    raw_id_fields = ("site",)
+    identity_fields = ("site", "waste", "route")
+    error_fields: ClassVar[dict[str, str]] = {"waste_code": "waste"}
+
+    def write(
+        self, obj: FacilityCapacity, data: dict[str, Any], *, change: bool, actor: Any
+    ) -> FacilityCapacity:
+        return facility_capacity_set(
+            site=data["site"],
+            waste_code=_code(data.get("waste")),
+            route=data["route"],
+            annual_capacity=data["annual_capacity"],
+            actor=actor,
+        )
+
+
+admin.site.register(Industry, CatalogueAdmin)
+admin.site.register(WasteGroup, CatalogueAdmin)
+admin.site.register(WasteCategory, CatalogueAdmin)
