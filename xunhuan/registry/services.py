@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models, transaction
@@ -38,6 +38,7 @@ Actor = AbstractBaseUser | AnonymousUser | None
 # registry in the layer order (its rows point at enterprises), so it listens here and
 # writes the audit row in the same transaction (ADR 0023). Keyword arguments: actor,
 # action, object_type, object_id, enterprise, before, after.
+M = TypeVar("M", bound=models.Model)
 registry_written = Signal()
 
 
@@ -74,6 +75,34 @@ def _state(obj: models.Model) -> dict[str, Any]:
 def _stored_state(obj: models.Model) -> dict[str, Any]:
     """The row as stored, not as a form may already have changed the instance."""
     return _state(type(obj)._default_manager.get(pk=obj.pk))
+
+
+def _fields_update(
+    obj: M,
+    fields: dict[str, Any],
+    *,
+    action: str,
+    object_id: str,
+    enterprise: Enterprise | None,
+    actor: Actor,
+) -> M:
+    """Write checked ``fields`` onto a registry row and audit it, before and after as
+    stored, in one transaction (the shared tail of every ``*_update`` service)."""
+    with transaction.atomic():
+        before = _stored_state(obj)
+        for attr, value in fields.items():
+            setattr(obj, attr, value)
+        obj.save(update_fields=list(fields))
+        _audit(
+            actor=actor,
+            action=action,
+            obj=obj,
+            object_id=object_id,
+            enterprise=enterprise,
+            before=before,
+            after=_stored_state(obj),
+        )
+    return obj
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -245,21 +274,14 @@ def enterprise_update(
         longitude=longitude,
         address=address,
     )
-    with transaction.atomic():
-        before = _stored_state(enterprise)
-        for attr, value in fields.items():
-            setattr(enterprise, attr, value)
-        enterprise.save(update_fields=list(fields))
-        _audit(
-            actor=actor,
-            action="registry.enterprise_update",
-            obj=enterprise,
-            object_id=enterprise.credit_code,
-            enterprise=enterprise,
-            before=before,
-            after=_stored_state(enterprise),
-        )
-    return enterprise
+    return _fields_update(
+        enterprise,
+        fields,
+        action="registry.enterprise_update",
+        object_id=enterprise.credit_code,
+        enterprise=enterprise,
+        actor=actor,
+    )
 
 
 def site_register(
@@ -370,21 +392,14 @@ def site_update(
         latitude=latitude,
         longitude=longitude,
     )
-    with transaction.atomic():
-        before = _stored_state(site)
-        for attr, value in fields.items():
-            setattr(site, attr, value)
-        site.save(update_fields=list(fields))
-        _audit(
-            actor=actor,
-            action="registry.site_update",
-            obj=site,
-            object_id=f"{site.enterprise.credit_code}/{site.code}",
-            enterprise=site.enterprise,
-            before=before,
-            after=_stored_state(site),
-        )
-    return site
+    return _fields_update(
+        site,
+        fields,
+        action="registry.site_update",
+        object_id=f"{site.enterprise.credit_code}/{site.code}",
+        enterprise=site.enterprise,
+        actor=actor,
+    )
 
 
 def waste_stream_register(
@@ -528,18 +543,11 @@ def park_update(
     """Change a park's particulars with the checks of registering it."""
     fields = _park_fields(name=name, level=level, region_code=region_code, park=park)
     fields |= {"is_utilization_base": is_utilization_base, "note": note}
-    with transaction.atomic():
-        before = _stored_state(park)
-        for attr, value in fields.items():
-            setattr(park, attr, value)
-        park.save(update_fields=list(fields))
-        _audit(
-            actor=actor,
-            action="registry.park_update",
-            obj=park,
-            object_id=str(park.pk),
-            enterprise=None,
-            before=before,
-            after=_stored_state(park),
-        )
-    return park
+    return _fields_update(
+        park,
+        fields,
+        action="registry.park_update",
+        object_id=str(park.pk),
+        enterprise=None,
+        actor=actor,
+    )
