@@ -166,6 +166,43 @@ def test_drain_gives_exactly_the_rebuild_and_is_idempotent(world: World) -> None
 
 
 @pytest.mark.django_db
+def test_drain_in_batches_of_enterprises_recomputes_only_the_marked_series(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five marked enterprises drained two at a time (one set of statements per batch)
+    give exactly the rebuild; an unmarked waste of a drained enterprise keeps its cells."""
+    monkeypatch.setattr("xunhuan.statistics.services.DRAIN_BATCH", 2)
+    plants = []
+    for n, county in enumerate(["150622", "150602", "150622", "150202", "150303"]):
+        plant = make_enterprise(name=f"批量电厂{n}", region=Region.objects.get(code=county))
+        site = make_site(enterprise=plant, code=f"B{n}")
+        yard = make_yard(enterprise=plant, code=f"Y{n}")
+        # a small post refreshes SW03 at once: not marked, must survive the drain
+        ledger_entry_post(
+            enterprise=plant,
+            draft=draft(site, "generated", f"{n + 1}.000", waste_code="SW03"),
+            today=TODAY,
+        )
+        ledger_entries_ingest(enterprise=plant, drafts=month_drafts(site, yard, BULK), today=TODAY)
+        plants.append(plant)
+    assert {e for e, _ in marks()} == {p.pk for p in plants}
+    assert {w for _, w in marks()} == {"SW01", "SW02"}
+    sw03 = list(StatCell.objects.filter(waste_id="SW03").order_by("enterprise_id").values())
+    progress: list[int] = []
+    result = stat_pending_drain(progress=lambda done, cells: progress.append(done))
+    assert result.enterprises == 5
+    assert progress == [2, 4, 5]
+    assert marks() == set()
+    assert list(StatCell.objects.filter(waste_id="SW03").order_by("enterprise_id").values()) == (
+        sw03
+    )
+    drained = snapshot()
+    stat_cells_rebuild()
+    assert snapshot() == drained
+    assert stat_cells_check().ok
+
+
+@pytest.mark.django_db
 def test_the_job_drains_the_marks(world: World, django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         ingest_bulk(world)

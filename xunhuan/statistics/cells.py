@@ -295,14 +295,11 @@ def rollup_rebuild() -> None:
         cursor.execute(f"INSERT INTO {table} ({columns}) {rollup_select('')}")
 
 
-def rollup_sums(enterprise_id: int, waste_ids: Sequence[str]) -> dict[tuple[Any, ...], list[int]]:
-    """The enterprise's cells of ``waste_ids`` summed by rollup row (kg and counts)."""
-    marks = ", ".join(["%s"] * len(waste_ids))
+def rollup_sums(where: str, params: Sequence[Any]) -> dict[tuple[Any, ...], list[int]]:
+    """The cells ``where`` picks (a clause over the cell table's columns) summed by rollup
+    row (kg and counts)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            rollup_select(f"WHERE enterprise_id = %s AND waste_id IN ({marks})"),
-            [enterprise_id, *waste_ids],
-        )
+        cursor.execute(rollup_select(where), list(params))
         return {
             _normal_key(row[: len(ROLLUP_DIMS)]): [int(v) for v in row[len(ROLLUP_DIMS) :]]
             for row in cursor.fetchall()

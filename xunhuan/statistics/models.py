@@ -12,6 +12,7 @@ kept up to date in the ledger's own transaction (``xunhuan.ledger.signals``) and
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -22,30 +23,40 @@ from xunhuan.registry.fields import TonnesField
 from xunhuan.registry.models import Enterprise, Industry, Park, Region, WasteCategory, WasteGroup
 
 
+def cell_ref(to: type[models.Model], *, null: bool = False) -> models.ForeignKey[Any, Any]:
+    """A cell's reference to a registry row: joined through, never deleted through, no
+    index of its own and no database constraint (ADR 0015)."""
+    return models.ForeignKey(
+        to,
+        on_delete=models.PROTECT,
+        null=null,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class CellDimensions(models.Model):
     """Where and when a cell's tonnes belong; copied from the enterprise when the cell is
-    written (a rebuild follows an enterprise that moved region or park)."""
+    written (a rebuild follows an enterprise that moved region or park).
 
-    enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    The cells are derived rows, written only by SQL that joins the very rows they
+    point to, and checked against the ledger by ``stats_check``: their references
+    carry no database constraint (ADR 0015). A constraint would re-check every key of
+    every row written (a rebuild writes hundreds of thousands; PostgreSQL's deferred
+    checks took a third of its time) and prove nothing the derivation does not.
+    """
+
+    enterprise = cell_ref(Enterprise)
     # The enterprise's region (usually a county) and its materialized path, so a
     # jurisdiction's subtree is ``region_path LIKE '<path>%'`` without a join.
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    region = cell_ref(Region)
     region_path = models.CharField(max_length=64)
     city_code = models.CharField(_("盟市代码"), max_length=6)
-    park = models.ForeignKey(
-        Park, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
-    )
-    industry = models.ForeignKey(
-        Industry, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    waste = models.ForeignKey(
-        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    waste_group = models.ForeignKey(
-        WasteGroup, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
-    )
+    park = cell_ref(Park, null=True)
+    industry = cell_ref(Industry)
+    waste = cell_ref(WasteCategory)
+    waste_group = cell_ref(WasteGroup, null=True)
     month = models.DateField(_("月份"))  # the first day of the month (Asia/Shanghai dates)
     year = models.PositiveSmallIntegerField(_("年"))
     quarter = models.PositiveSmallIntegerField(_("季度"))
@@ -116,15 +127,11 @@ class StatRegionCell(models.Model):
     and rebuilt from it by ``stat_cells_rebuild``; ``stats_check`` compares the two.
     """
 
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    region = cell_ref(Region)
     region_path = models.CharField(max_length=64)
     city_code = models.CharField(_("盟市代码"), max_length=6)
-    waste = models.ForeignKey(
-        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    waste_group = models.ForeignKey(
-        WasteGroup, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
-    )
+    waste = cell_ref(WasteCategory)
+    waste_group = cell_ref(WasteGroup, null=True)
     month = models.DateField(_("月份"))
     year = models.PositiveSmallIntegerField(_("年"))
     quarter = models.PositiveSmallIntegerField(_("季度"))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from xunhuan.accounts.selectors import regions_visible_to
@@ -44,8 +44,10 @@ from xunhuan.statistics.pending import (
 
 User = AbstractBaseUser | AnonymousUser
 FILL_STATE_NAME = "stat_cells"
-# Enterprises per round of the pending drain (one read of the marks per round).
-DRAIN_ROUND = 500
+# Enterprises per transaction of the pending drain: their series are recomputed by one
+# set of statements, so a batch costs little more than one enterprise did, while the
+# batch's writers wait no longer than a second or so for their chain locks.
+DRAIN_BATCH = 100
 
 
 def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int:
@@ -72,19 +74,33 @@ def stat_cells_refresh(*, enterprise_id: int, seq_from: int, seq_to: int) -> int
 def stat_cells_recompute(*, enterprise_id: int, wastes: Sequence[str]) -> int:
     """Recompute the enterprise's cells of ``wastes`` (whole series) and move the region
     rollup by the difference; return the number of cells written. The caller holds the
-    enterprise's chain lock (the ledger's transaction, or the pending drain)."""
+    enterprise's chain lock (the ledger's transaction)."""
     if not wastes:
         return 0
-    before = rollup_sums(enterprise_id, wastes)
-    StatCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
-    StatRouteCell.objects.filter(enterprise_id=enterprise_id, waste_id__in=wastes).delete()
     marks = ", ".join(["%s"] * len(wastes))
-    written = cells_write(
-        where=f"WHERE e.enterprise_id = %s AND e.waste_id IN ({marks})",
-        params=[enterprise_id, *wastes],
+    return _series_recompute(
+        lambda a: f"{a}enterprise_id = %s AND {a}waste_id IN ({marks})",
+        [enterprise_id, *wastes],
     )
+
+
+def _series_recompute(series: Callable[[str], str], params: Sequence[Any]) -> int:
+    """Recompute the cells of the series ``series`` picks and move the region rollup by
+    the difference; return the number of cells written.
+
+    ``series(alias)`` is a condition over ``enterprise_id`` and ``waste_id`` with that
+    column prefix ("" for the cell tables, "e." for the ledger); ``params`` are its
+    parameters. One set of statements whatever the number of series: the sync refresh
+    passes one enterprise, the pending drain a batch of them.
+    """
+    where = f"WHERE {series('')}"
+    before = rollup_sums(where, params)
+    with connection.cursor() as cursor:
+        for table in (StatCell._meta.db_table, StatRouteCell._meta.db_table):
+            cursor.execute(f"DELETE FROM {table} {where}", list(params))  # noqa: S608
+    written = cells_write(where=f"WHERE {series('e.')}", params=params)
     # The region rollup moves by the difference, so it stays the sum of the cells.
-    rollup_apply(before, rollup_sums(enterprise_id, wastes))
+    rollup_apply(before, rollup_sums(where, params))
     return written
 
 
@@ -113,39 +129,61 @@ class DrainResult:
 def stat_pending_drain(*, progress: Callable[[int, int], None] | None = None) -> DrainResult:
     """Bring every marked (enterprise, waste) series up to date and delete its marks.
 
-    Each enterprise is one transaction: its chain lock first (the lock its writers
-    take, so a bulk ingest of it waits or is waited for and no mark is lost between
-    the read and the delete), then the marks as they are now, the same recomputation
-    as a synchronous refresh, and the marks' deletion. Marks made while this runs are
-    taken by the next round; it returns when none is left. Running it twice, or
-    beside another drain, changes nothing the first did not.
+    Enterprises are taken ``DRAIN_BATCH`` at a time, each batch one transaction: their
+    chain locks first, in id order (the lock their writers take, so a bulk ingest of
+    one of them waits or is waited for and no mark is lost between the read and the
+    delete), then one set-based recomputation of every series the batch's marks name
+    (the same statements as a synchronous refresh), and the marks' deletion. Marks
+    made while this runs are taken by a later batch; it returns when none is left.
+    Running it twice, or beside another drain, changes nothing the first did not.
     """
     enterprises = cells = 0
     while True:
         ids = list(
             StatPending.objects.order_by("enterprise_id")
             .values_list("enterprise_id", flat=True)
-            .distinct()[:DRAIN_ROUND]
+            .distinct()[:DRAIN_BATCH]
         )
         if not ids:
             return DrainResult(enterprises, cells)
-        for enterprise_id in ids:
-            with transaction.atomic():
-                ChainHead.objects.select_for_update().filter(enterprise_id=enterprise_id).first()
-                wastes = sorted(
-                    StatPending.objects.filter(enterprise_id=enterprise_id).values_list(
-                        "waste_id", flat=True
+        with transaction.atomic():
+            list(
+                ChainHead.objects.select_for_update()
+                .filter(enterprise_id__in=ids)
+                .order_by("enterprise_id")
+                .values_list("enterprise_id", flat=True)
+            )
+            # Under the locks no writer can add or take these enterprises' marks, so
+            # the statements below, which read them from the table, and the delete agree.
+            taken = sorted(
+                set(
+                    StatPending.objects.filter(enterprise_id__in=ids).values_list(
+                        "enterprise_id", flat=True
                     )
                 )
-                if not wastes:
-                    continue
-                cells += stat_cells_recompute(enterprise_id=enterprise_id, wastes=wastes)
-                StatPending.objects.filter(
-                    enterprise_id=enterprise_id, waste_id__in=wastes
-                ).delete()
-            enterprises += 1
+            )
+            if not taken:
+                continue
+            cells += _series_recompute(_marked_series(len(taken)), [*taken, *taken])
+            StatPending.objects.filter(enterprise_id__in=taken).delete()
+            enterprises += len(taken)
         if progress is not None:
             progress(enterprises, cells)
+
+
+def _marked_series(enterprises: int) -> Callable[[str], str]:
+    """The series filter (see ``_series_recompute``) of the marks of ``enterprises``
+    enterprises whose ids are the parameters, given twice."""
+    in_ids = ", ".join(["%s"] * enterprises)
+    marks = StatPending._meta.db_table
+
+    def series(a: str) -> str:
+        return (
+            f"{a}enterprise_id IN ({in_ids}) AND ({a}enterprise_id, {a}waste_id) IN "  # noqa: S608 - fixed names
+            f"(SELECT enterprise_id, waste_id FROM {marks} WHERE enterprise_id IN ({in_ids}))"
+        )
+
+    return series
 
 
 def stat_pending_job(job: Job, progress: Progress) -> None:
