@@ -13,6 +13,7 @@ from tests.conftest import World
 from tests.factories import draft
 from xunhuan.core.chain import ENTRY_KEYS, canonical_bytes, entry_text, json_text
 from xunhuan.core.errors import InsufficientStock
+from xunhuan.core.units import QuantityError, to_tonnes, tonnes_to_kg
 from xunhuan.ledger.bulk import ledger_entries_ingest
 from xunhuan.ledger.chain import chain_verify
 from xunhuan.ledger.models import ChainHead, LedgerEntry, StockBalance
@@ -25,6 +26,16 @@ text_or_none = st.one_of(st.none(), st.text(max_size=20))
 def test_fast_encoding_equals_reference(fields: dict[str, str | None]) -> None:
     fast = entry_text(tuple(json_text(fields[key]) for key in ENTRY_KEYS))
     assert fast.encode() == canonical_bytes(fields)
+
+
+@pytest.mark.parametrize(
+    ("text", "kg"), [("1000000000000", 10**15), ("-1000000000000.000", -(10**15))]
+)
+def test_quantities_up_to_the_plausible_bound_are_kept_in_whole_kg(text: str, kg: int) -> None:
+    assert tonnes_to_kg(to_tonnes(text)) == kg
+    beyond = Decimal(text) + (Decimal("0.001") if kg > 0 else Decimal("-0.001"))
+    with pytest.raises(QuantityError, match="beyond any plausible"):
+        to_tonnes(beyond)
 
 
 def test_ingest_chains_after_single_posts_and_verifies(world: World) -> None:

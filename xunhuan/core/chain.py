@@ -131,6 +131,11 @@ def json_text(value: str | None) -> str:
     """One value as canonical JSON (what ``canonical_bytes`` writes for it)."""
     if value is None:
         return "null"
+    # json.dumps(ensure_ascii=False) escapes only quotes, backslashes and control
+    # characters, none of which a printable text without quote or backslash holds;
+    # bulk ingest encodes a batch code and a note per row.
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
     return json.dumps(value, ensure_ascii=False)
 
 

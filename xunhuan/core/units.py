@@ -16,6 +16,7 @@ KG_PER_TONNE = 1000
 # 10^15 kg = 10^12 t: far above any plausible single quantity or national total,
 # and below 2^63 so kilograms fit a signed 64-bit integer with room for sums.
 MAX_ABS_KG = 10**15
+_MAX_ABS_TONNES = Decimal(MAX_ABS_KG).scaleb(-TONNE_PLACES)
 
 
 class QuantityError(ValueError):
@@ -45,7 +46,7 @@ def to_tonnes(value: Decimal | int | str) -> Decimal:
     quantized = parsed.quantize(TONNE_QUANTUM, rounding=ROUND_HALF_EVEN)
     if quantized != parsed:
         raise QuantityError(f"{value!r} has more than {TONNE_PLACES} decimal places (1 kg)")
-    if abs(tonnes_to_kg(quantized)) > MAX_ABS_KG:
+    if abs(quantized) > _MAX_ABS_TONNES:
         raise QuantityError(f"{value!r} t is beyond any plausible quantity")
     return quantized
 

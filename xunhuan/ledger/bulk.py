@@ -52,7 +52,9 @@ def ledger_entries_ingest(
     recorded_by_id = recorded_by.pk if recorded_by is not None else None
     with transaction.atomic():
         tail = _chain_lock(enterprise.pk)
-        deltas = _simulate_stock(checked)
+        # Each quantity in integer kg once, for the stock check and the stored rows.
+        kgs = [tonnes_to_kg(d.quantity) for d in checked]
+        deltas = _simulate_stock(checked, kgs)
         first_seq = tail.seq + 1
         # Rows are encoded and hashed as they stream into COPY, so on PostgreSQL the
         # server stores one chunk while Python hashes the next.
@@ -63,6 +65,7 @@ def ledger_entries_ingest(
                 enterprise_id=enterprise.pk,
                 tail=tail,
                 drafts=checked,
+                kgs=kgs,
                 moment=moment,
                 recorded_by_id=recorded_by_id,
                 import_batch_id=import_batch.pk if import_batch is not None else None,
@@ -213,6 +216,7 @@ def _chain_rows(
     enterprise_id: int,
     tail: ChainTail,
     drafts: Sequence[EntryDraft],
+    kgs: Sequence[int],
     moment: dt.datetime,
     recorded_by_id: int | None,
     import_batch_id: int | None,
@@ -234,9 +238,8 @@ def _chain_rows(
     day_text: dict[dt.date, str] = {}
     plain: dict[object, str] = {None: "null"}
     seq, prev = tail.seq, tail.hash
-    for draft, public_id in zip(drafts, _uuid4_texts(len(drafts)), strict=True):
+    for draft, kg, public_id in zip(drafts, kgs, _uuid4_texts(len(drafts)), strict=True):
         seq += 1
-        kg = tonnes_to_kg(draft.quantity)
         site_id = draft.site.id
         to_site_id = draft.to_site.id if draft.to_site is not None else None
         stream_id = draft.stream.id if draft.stream is not None else None
@@ -334,18 +337,19 @@ def rows_insert(*, table: str, columns: Sequence[str], rows: Iterable[tuple[obje
     )
 
 
-def _simulate_stock(drafts: Sequence[EntryDraft]) -> dict[tuple[int, str], int]:
-    """Net stock change in kg per (site, waste); refuse the first row that would go below
-    zero. Integer kilograms throughout (ADR 0003): exact, and cheaper than Decimal."""
+def _simulate_stock(drafts: Sequence[EntryDraft], kgs: Sequence[int]) -> dict[tuple[int, str], int]:
+    """Net stock change in kg per (site, waste) of ``drafts`` (quantities ``kgs``); refuse
+    the first row that would go below zero. Integer kilograms throughout (ADR 0003):
+    exact, and cheaper than Decimal."""
     effects = [
         stock_effects(
             kind=d.kind,
             site_id=d.site.pk,
             to_site_id=d.to_site.pk if d.to_site else None,
             waste_id=d.waste.pk,
-            quantity=tonnes_to_kg(d.quantity),  # type: ignore[arg-type]
+            quantity=kg,  # type: ignore[arg-type]
         )
-        for d in drafts
+        for d, kg in zip(drafts, kgs, strict=True)
     ]
     pairs = {(site_id, waste_id) for rows in effects for site_id, waste_id, _ in rows}
     on_hand: dict[tuple[int, str], int] = defaultdict(int)
