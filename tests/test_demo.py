@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from xunhuan.accounts.selectors import enterprises_visible_to
+from xunhuan.compliance.selectors import region_administered
 from xunhuan.demo.archetypes import ARCHETYPES
 from xunhuan.demo.generator import DemoSpec, DemoSummary, demo_load
 from xunhuan.demo.places import LEAGUES, PARKS
@@ -145,6 +146,13 @@ def test_demo_logins_are_scoped() -> None:
     plant = enterprises_visible_to(users.get(username="coal-power"))
     assert plant.count() == 1
     assert users.get(username="coal-power").check_password("xunhuan-demo")
+    # regulators act in their jurisdiction; the province's reader seat only reads
+    reader = users.get(username="neimenggu-reader")
+    assert enterprises_visible_to(reader).count() == Enterprise.objects.count()
+    for login, region in [("neimenggu", "150000"), ("eerduosi", "150600"), ("zhungeer", "150622")]:
+        assert region_administered(user=users.get(username=login), region_id=region)
+    assert not region_administered(user=users.get(username="eerduosi"), region_id="150200")
+    assert not region_administered(user=reader, region_id="150000")
 
 
 def test_command_loads_once_and_prints_logins() -> None:

@@ -679,16 +679,20 @@ LEAGUE_LOGINS = {
 
 
 def _logins(members: list[_Member]) -> list[DemoLogin]:
-    """Demo accounts: a superuser, the province, every league, one county, and a seat in
-    the largest enterprise of each kind (with a clerk and a reader at the power plant)."""
+    """Demo accounts: a superuser, the province (and a read-only seat there), every
+    league, one county, and a seat in the largest enterprise of each kind (with a clerk
+    and a reader at the power plant)."""
     User = get_user_model()
     password = make_password(DEMO_PASSWORD)
     logins: list[DemoLogin] = []
+    # Regulators act in their jurisdiction (findings, rules, targets): member seats;
+    # one read-only seat at the province shows what a reader may not do.
     seats: list[tuple[str, str, Enterprise | None, str | None]] = [
-        ("neimenggu", Role.READER, None, "150000")
+        ("neimenggu", Role.MEMBER, None, "150000"),
+        ("neimenggu-reader", Role.READER, None, "150000"),
     ]
-    seats += [(name, Role.READER, None, code) for code, name in LEAGUE_LOGINS.items()]
-    seats.append(("zhungeer", Role.READER, None, "150622"))
+    seats += [(name, Role.MEMBER, None, code) for code, name in LEAGUE_LOGINS.items()]
+    seats.append(("zhungeer", Role.MEMBER, None, "150622"))
     for archetype in ARCHETYPES:
         group = [m for m in members if m.archetype is archetype]
         # Prefer 鄂尔多斯 members so one league's regulator sees most demo seats.
