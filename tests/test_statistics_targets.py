@@ -25,6 +25,7 @@ import pytest
 from tests.conftest import World
 from tests.factories import draft, make_enterprise, make_site
 from tests.test_statistics import post_story
+from xunhuan.accounts.models import Membership, Role
 from xunhuan.core.errors import PermissionDenied, ValidationFailed
 from xunhuan.core.indicators import ScoringWeights
 from xunhuan.ledger.services import ledger_entries_post
@@ -159,6 +160,8 @@ def test_assessment_of_counties_in_a_league(leagues: World) -> None:
 
 
 def test_tonnage_target_gap_and_projection(leagues: World) -> None:
+    # an acting seat: read-only regulator seats set no targets (ADR 0016)
+    Membership.objects.filter(user=leagues.users["league_regulator"]).update(role=Role.MEMBER)
     target_create(
         user=leagues.users["league_regulator"],
         region_code="150600",

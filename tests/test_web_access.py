@@ -76,11 +76,13 @@ def test_every_web_url_is_covered() -> None:
     # the dashboard in test_web_dashboard.py, transfers in test_web_transfers.py, the
     # anonymous public aggregates in test_public_aggregates.py, the exchange pages in
     # test_exchange_web.py, the findings queue in test_compliance_web.py, the annual
-    # summary PDF in test_web_pdf.py.
+    # summary PDF in test_web_pdf.py, target management in
+    # test_statistics_targets_manage.py.
     assert names == {
         "home",
         "enterprise",
         "dashboard",
+        "targets",
         "transfers",
         "transfer",
         "public",

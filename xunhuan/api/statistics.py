@@ -142,6 +142,11 @@ class TargetOut(Schema):
     verification: str
     source_url: str
     is_seed: bool
+    retired: bool
+    retired_at: dt.datetime | None
+    retired_reason: str
+    supersedes: str | None
+    superseded_by: str | None
 
 
 class TargetEvaluationOut(Schema):
@@ -171,18 +176,29 @@ def _target_out(target: Any) -> dict[str, Any]:
         "verification": target.verification,
         "source_url": target.source_url,
         "is_seed": target.is_seed,
+        "retired": target.is_retired,
+        "retired_at": target.retired_at,
+        "retired_reason": target.retired_reason,
+        "supersedes": str(target.supersedes.public_id) if target.supersedes else None,
+        "superseded_by": (
+            str(target.superseded_by.public_id) if hasattr(target, "superseded_by") else None
+        ),
     }
 
 
 @router.get("/targets", response=list[TargetEvaluationOut])
-def targets(request: HttpRequest, region: str, year: int | None = None) -> list[dict[str, Any]]:
-    """辖区目标的现值、差距（百分点、吨）、按趋势预计达标年份与红黄绿状态 /
-    targets that apply to a region, measured on it."""
+def targets(
+    request: HttpRequest, region: str, year: int | None = None, include_retired: bool = False
+) -> list[dict[str, Any]]:
+    """辖区目标的现值、差距（百分点、吨）、按趋势预计达标年份与红黄绿状态；
+    include_retired=true 时另列已停用、已修订的目标（状态 retired，不测算）/
+    targets that apply to a region, measured on it; with include_retired=true also
+    the retired and superseded ones (status ``retired``, not measured)."""
     place = _regulated_region(request, region)
     evaluations = selectors.targets_evaluate(
         scope=selectors.stat_scope(_user(request)), region=place, year=year
     )
-    return [
+    rows = [
         {
             "target": _target_out(e.target),
             "region": e.region.code,
@@ -195,6 +211,21 @@ def targets(request: HttpRequest, region: str, year: int | None = None) -> list[
         }
         for e in evaluations
     ]
+    if include_retired:
+        rows += [
+            {
+                "target": _target_out(t),
+                "region": place.code,
+                "data_year": t.year,
+                "current": None,
+                "gap_points": None,
+                "gap_tonnes": None,
+                "reached_in": None,
+                "status": "retired",
+            }
+            for t in selectors.targets_retired_for_region(region=place)
+        ]
+    return rows
 
 
 @router.post("/targets", response={201: TargetOut})
@@ -217,6 +248,59 @@ def targets_create(request: HttpRequest, body: TargetIn) -> tuple[int, dict[str,
         note=body.note,
     )
     return 201, _target_out(target)
+
+
+class TargetReviseIn(Schema):
+    """The fields to change (those left out keep their value) and why."""
+
+    reason: str
+    year: int | None = None
+    plan: str | None = None
+    indicator: str | None = None
+    scope: str | None = None
+    metric: str | None = None
+    waste_groups: list[str] | None = None
+    threshold_percent: Decimal | None = None
+    threshold_tonnes: Decimal | None = None
+    threshold_text: str | None = None
+    issuer_doc_no: str | None = None
+    source_url: str | None = None
+    note: str | None = None
+
+
+class TargetRetireIn(Schema):
+    reason: str
+
+
+@router.post("/targets/{public_id}/revise", response={201: TargetOut})
+def targets_revise(
+    request: HttpRequest, public_id: str, body: TargetReviseIn
+) -> tuple[int, dict[str, Any]]:
+    """修订目标：新目标取代原目标，原目标停用并留存（须说明原因）/ revise a target: a new
+    target supersedes it and the old one is kept, retired, with the reason. A threshold
+    given as null is cleared (to change a rate target into a tonnage one)."""
+    given = body.model_dump(exclude_unset=True)
+    reason = given.pop("reason")
+    # null clears a threshold; any other field given as null keeps its value
+    changes = {
+        k: v
+        for k, v in given.items()
+        if v is not None or k in ("threshold_percent", "threshold_tonnes")
+    }
+    target = services.target_revise(
+        user=_user(request), target_public_id=public_id, reason=reason, **changes
+    )
+    return 201, _target_out(target)
+
+
+@router.post("/targets/{public_id}/retire", response=TargetOut)
+def targets_retire(request: HttpRequest, public_id: str, body: TargetRetireIn) -> dict[str, Any]:
+    """停用（撤回）目标，须说明原因；目标留存备查，不再测算 / withdraw a target with a
+    reason; it is kept as history and no longer evaluated."""
+    target = services.target_retire(
+        user=_user(request), target_public_id=public_id, reason=body.reason
+    )
+    return _target_out(target)
 
 
 class AssessmentOut(Schema):

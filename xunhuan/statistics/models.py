@@ -269,6 +269,17 @@ class Target(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A target is never edited or deleted (ADR 0016): a revision is a new row that
+    # supersedes this one, and this one is retired with the revision's reason; a
+    # withdrawal only retires it. Retired rows stay as the plan's history.
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    retired_reason = models.CharField(_("停用/修订原因"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("目标")
@@ -285,6 +296,12 @@ class Target(models.Model):
                 name="target_percent_at_most_100",
                 condition=Q(threshold_percent__isnull=True) | Q(threshold_percent__lte=100),
             ),
+            # a retired target says when and why; an active one has no reason
+            models.CheckConstraint(
+                name="target_retired_has_reason",
+                condition=Q(retired_at__isnull=True, retired_reason="")
+                | (Q(retired_at__isnull=False) & ~Q(retired_reason="")),
+            ),
         ]
         indexes = [
             # targets of a jurisdiction: region_code IN (subtree codes)
@@ -293,6 +310,11 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_code} {self.year} {self.indicator}"
+
+    @property
+    def is_retired(self) -> bool:
+        """Withdrawn or superseded by a revision: kept as history, no longer evaluated."""
+        return self.retired_at is not None
 
 
 class PublishedFigure(models.Model):

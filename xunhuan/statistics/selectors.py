@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Max, Q, QuerySet, Sum, Value, When
 
-from xunhuan.accounts.models import Membership
+from xunhuan.accounts.models import WRITER_ROLES, Membership
 from xunhuan.accounts.selectors import regions_regulated_by
 from xunhuan.core.errors import NotFound, ValidationFailed
 from xunhuan.core.indicators import (
@@ -409,11 +409,51 @@ class TargetEvaluation:
     history: list[tuple[int, Decimal | None]] = field(default_factory=list)
 
 
-def targets_for_region(*, region: Region) -> QuerySet[Target]:
+def targets_for_region(*, region: Region, include_retired: bool = False) -> QuerySet[Target]:
     """Targets set for the region or any region above it (a province target applies
-    to each of its leagues as the benchmark)."""
+    to each of its leagues as the benchmark). Retired and superseded targets (ADR
+    0016) are history: left out unless ``include_retired``."""
     codes = [c for c in region.path.split("/") if c]
-    return Target.objects.filter(region_code__in=codes).prefetch_related("waste_groups")
+    targets = Target.objects.filter(region_code__in=codes)
+    if not include_retired:
+        targets = targets.filter(retired_at__isnull=True)
+    return targets.select_related("supersedes", "superseded_by").prefetch_related("waste_groups")
+
+
+def target_paths_acted_for(user: User) -> list[str]:
+    """The region paths under which the user may set, revise and retire targets: those
+    of its acting (admin or member) regulator seats. A reader seat at a regulator sees
+    the targets but acts on none (ADR 0016, as compliance does in ADR 0052)."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.filter(
+            user_id=user.pk, regulator_region__isnull=False, role__in=WRITER_ROLES
+        ).values_list("regulator_region__path", flat=True)
+    )
+
+
+def targets_retired_for_region(*, region: Region) -> QuerySet[Target]:
+    """The history of ``targets_for_region``: its retired and superseded targets, last
+    retired first, each with its successor (if revised) and who retired it."""
+    codes = [c for c in region.path.split("/") if c]
+    return (
+        Target.objects.filter(region_code__in=codes, retired_at__isnull=False)
+        .select_related("superseded_by", "supersedes", "retired_by")
+        .prefetch_related("waste_groups")
+        .order_by("-retired_at", "-id")
+    )
+
+
+def targets_below_region(*, region: Region) -> QuerySet[Target]:
+    """Current targets set for regions under ``region`` (a league's counties), which
+    apply there and not to ``region`` itself."""
+    below = Region.objects.filter(path__startswith=region.path).exclude(pk=region.pk)
+    return (
+        Target.objects.filter(region_code__in=below.values("code"), retired_at__isnull=True)
+        .prefetch_related("waste_groups")
+        .order_by("region_code", "year", "id")
+    )
 
 
 def _year_group_kg(

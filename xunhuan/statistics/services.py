@@ -10,11 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from xunhuan.accounts.selectors import regions_visible_to
-from xunhuan.core.errors import PermissionDenied, ValidationFailed
+from xunhuan.audit.services import audit_record
+from xunhuan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xunhuan.jobs.handlers import Progress
 from xunhuan.jobs.models import Job
 from xunhuan.ledger.models import ChainHead, LedgerEntry
@@ -41,6 +43,7 @@ from xunhuan.statistics.pending import (
     stat_pending_enqueue,
     stat_pending_mark,
 )
+from xunhuan.statistics.selectors import target_paths_acted_for
 
 User = AbstractBaseUser | AnonymousUser
 FILL_STATE_NAME = "stat_cells"
@@ -237,6 +240,21 @@ def _region_in_jurisdiction(user: User, region_code: str) -> Region:
     return region
 
 
+def _region_acted_for(user: User, region_code: str, what_zh: str, what_en: str) -> Region:
+    """The region, if the user holds an acting regulator seat over it. Outsiders
+    (enterprise seats, other jurisdictions, anonymous) are told the region is not
+    theirs; reader seats that they are read-only, as in compliance (ADR 0052):
+    setting, revising or withdrawing a target is an official act (ADR 0016)."""
+    if user.is_anonymous:
+        raise PermissionDenied("请先登录 / log in first")
+    region = _region_in_jurisdiction(user, region_code)
+    if not any(region.path.startswith(path) for path in target_paths_acted_for(user)):
+        raise PermissionDenied(
+            f"只读席位不能{what_zh}目标 / a read-only regulator seat cannot {what_en} targets"
+        )
+    return region
+
+
 def _groups(codes: Sequence[str]) -> list[WasteGroup]:
     groups = list(WasteGroup.objects.filter(code__in=codes))
     missing = sorted(set(codes) - {g.code for g in groups})
@@ -245,6 +263,24 @@ def _groups(codes: Sequence[str]) -> list[WasteGroup]:
             f"未知的固废类别组：{', '.join(missing)} / unknown waste group", field="waste_groups"
         )
     return groups
+
+
+# What a revision may change: everything ``target_create`` takes but the region (a
+# target for another region is another target, created as such).
+TARGET_REVISABLE = (
+    "year",
+    "plan",
+    "indicator",
+    "scope",
+    "metric",
+    "waste_groups",
+    "threshold_percent",
+    "threshold_tonnes",
+    "threshold_text",
+    "issuer_doc_no",
+    "source_url",
+    "note",
+)
 
 
 def target_create(
@@ -264,15 +300,64 @@ def target_create(
     source_url: str = "",
     note: str = "",
 ) -> Target:
-    """Record a regulator's own target for a region in its jurisdiction.
+    """Record a regulator's own target for a region in its jurisdiction (an acting
+    seat: readers are refused, ADR 0016).
 
     The threshold must match the metric (a percentage in (0, 100] for a rate,
     positive tonnes for a tonnage, none for a qualitative target), and a scope of
-    ``groups`` names at least one waste group.
+    ``groups`` names at least one waste group. Audited as ``target.create``.
     """
-    if user.is_anonymous:
-        raise PermissionDenied("请先登录 / log in first")
-    _region_in_jurisdiction(user, region_code)
+    _region_acted_for(user, region_code, "设定", "set")
+    with transaction.atomic():
+        target = _target_write(
+            user=user,
+            region_code=region_code,
+            year=year,
+            plan=plan,
+            indicator=indicator,
+            scope=scope,
+            metric=metric,
+            waste_groups=waste_groups,
+            threshold_percent=threshold_percent,
+            threshold_tonnes=threshold_tonnes,
+            threshold_text=threshold_text,
+            issuer_doc_no=issuer_doc_no,
+            source_url=source_url,
+            note=note,
+        )
+        audit_record(
+            actor=user,
+            action="target.create",
+            object_type="target",
+            object_id=str(target.public_id),
+            enterprise=None,
+            after=target_snapshot(target),
+        )
+    return target
+
+
+def _target_write(
+    *,
+    user: User,
+    region_code: str,
+    year: int,
+    plan: str,
+    indicator: str,
+    scope: str,
+    metric: str,
+    waste_groups: Sequence[str] = (),
+    threshold_percent: Decimal | None = None,
+    threshold_tonnes: Decimal | None = None,
+    threshold_text: str = "",
+    issuer_doc_no: str = "",
+    source_url: str = "",
+    note: str = "",
+    verification: str = "",
+    supersedes: Target | None = None,
+) -> Target:
+    """Check a target's fields and insert it: the one place a target row is written,
+    for ``target_create`` and ``target_revise`` alike. The caller checked the user's
+    jurisdiction and holds the transaction."""
     if scope not in TargetScope.values:
         raise ValidationFailed(f"未知的范围 {scope!r} / unknown scope", field="scope")
     if metric not in TargetMetric.values:
@@ -309,23 +394,156 @@ def target_create(
             "只有指定类别组的目标可列出类别组 / groups only apply to scope 'groups'",
             field="waste_groups",
         )
-    with transaction.atomic():
-        target = Target.objects.create(
-            region_code=region_code,
-            year=year,
-            plan=plan.strip(),
-            issuer_doc_no=issuer_doc_no,
-            indicator=indicator.strip(),
-            scope=scope,
-            metric=metric,
-            threshold_percent=threshold_percent,
-            threshold_tonnes=threshold_tonnes,
-            threshold_text=threshold_text,
-            source_url=source_url,
-            note=note,
-            created_by_id=user.pk,
+    target = Target.objects.create(
+        region_code=region_code,
+        year=year,
+        plan=plan.strip(),
+        issuer_doc_no=issuer_doc_no,
+        indicator=indicator.strip(),
+        scope=scope,
+        metric=metric,
+        threshold_percent=threshold_percent,
+        threshold_tonnes=threshold_tonnes,
+        threshold_text=threshold_text,
+        verification=verification,
+        source_url=source_url,
+        note=note,
+        supersedes=supersedes,
+        created_by_id=user.pk,
+    )
+    target.waste_groups.set(groups)
+    # Re-read so the thresholds carry their stored scale ("85.00"), as audit rows and
+    # API answers show them (ADR 0023 re-reads registry rows for the same reason).
+    target.refresh_from_db(fields=["threshold_percent", "threshold_tonnes"])
+    return target
+
+
+def target_snapshot(target: Target) -> dict[str, Any]:
+    """A target as its audit events record it (tonnes and percentages as text)."""
+    return {
+        "id": str(target.public_id),
+        "region": target.region_code,
+        "year": target.year,
+        "plan": target.plan,
+        "issuer_doc_no": target.issuer_doc_no,
+        "indicator": target.indicator,
+        "scope": target.scope,
+        "metric": target.metric,
+        "waste_groups": sorted(g.code for g in target.waste_groups.all()),
+        "threshold_percent": _text(target.threshold_percent),
+        "threshold_tonnes": _text(target.threshold_tonnes),
+        "threshold_text": target.threshold_text,
+        "source_url": target.source_url,
+        "note": target.note,
+        "is_seed": target.is_seed,
+        "supersedes": str(target.supersedes.public_id) if target.supersedes else None,
+        "retired_at": target.retired_at.isoformat() if target.retired_at else None,
+        "retired_reason": target.retired_reason,
+    }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise ValidationFailed("请填写原因 / a reason is required", field="reason")
+    if len(text) > 500:
+        raise ValidationFailed("原因不超过500字 / reason too long", field="reason")
+    return text
+
+
+def _target_for_change(user: User, target_public_id: str, what_zh: str, what_en: str) -> Target:
+    """The active target, locked, if the user holds an acting regulator seat over its
+    region (``_region_acted_for``)."""
+    if user.is_anonymous:
+        raise PermissionDenied("请先登录 / log in first")
+    try:
+        target = Target.objects.select_for_update().get(public_id=target_public_id)
+    except (Target.DoesNotExist, ValueError, ValidationError) as exc:
+        raise NotFound("目标不存在 / target not found", field="target") from exc
+    _region_acted_for(user, target.region_code, what_zh, what_en)
+    if target.retired_at is not None:
+        raise Conflict(
+            "该目标已停用或已被修订，请对现行目标操作 / "
+            "the target is retired or superseded; act on the current one",
+            field="target",
         )
-        target.waste_groups.set(groups)
+    return target
+
+
+def target_revise(*, user: User, target_public_id: str, reason: str, **changes: Any) -> Target:
+    """Revise a target: a new target with ``changes`` applied supersedes it, and the old
+    one is retired with ``reason`` (it stays listed as history; ADR 0016). Only an
+    acting regulator seat over the target's region may; seed targets too (the plan's
+    text stays on the old row). The new row is checked exactly as ``target_create``
+    checks one; nothing is written if it fails. Audited as ``target.revise``."""
+    unknown = sorted(set(changes) - set(TARGET_REVISABLE))
+    if unknown:
+        raise ValidationFailed(
+            f"不可修订的项：{', '.join(unknown)} / these fields cannot be revised",
+            field=unknown[0],
+        )
+    if "waste_groups" in changes:
+        changes["waste_groups"] = sorted(set(changes["waste_groups"]))
+    text = _reason(reason)
+    with transaction.atomic():
+        old = _target_for_change(user, target_public_id, "修订", "revise")
+        fields: dict[str, Any] = {
+            name: getattr(old, name) for name in TARGET_REVISABLE if name != "waste_groups"
+        }
+        fields["waste_groups"] = sorted(g.code for g in old.waste_groups.all())
+        if all(changes[name] == fields[name] for name in changes):
+            raise ValidationFailed("没有修改任何内容 / nothing was changed", field="reason")
+        fields.update(changes)
+        now = timezone.now()
+        before = target_snapshot(old)
+        # Retired first, so the new row never coexists with an active predecessor.
+        Target.objects.filter(pk=old.pk).update(
+            retired_at=now, retired_by_id=user.pk, retired_reason=text
+        )
+        new = _target_write(
+            user=user,
+            region_code=old.region_code,
+            verification=old.verification,
+            supersedes=old,
+            **fields,
+        )
+        audit_record(
+            actor=user,
+            action="target.revise",
+            object_type="target",
+            object_id=str(old.public_id),
+            enterprise=None,
+            before=before,
+            after={"reason": text, "retired_at": now.isoformat(), "target": target_snapshot(new)},
+        )
+    return new
+
+
+def target_retire(*, user: User, target_public_id: str, reason: str) -> Target:
+    """Withdraw a target: it is retired with ``reason`` and no longer evaluated, but kept
+    (ADR 0016). Only an acting regulator seat over its region may, seed targets
+    included. Audited as ``target.retire``."""
+    text = _reason(reason)
+    with transaction.atomic():
+        target = _target_for_change(user, target_public_id, "停用", "retire")
+        before = target_snapshot(target)
+        target.retired_at = timezone.now()
+        target.retired_by_id = user.pk
+        target.retired_reason = text
+        target.save(update_fields=["retired_at", "retired_by", "retired_reason"])
+        audit_record(
+            actor=user,
+            action="target.retire",
+            object_type="target",
+            object_id=str(target.public_id),
+            enterprise=None,
+            before=before,
+            after={"reason": text, "retired_at": target.retired_at.isoformat()},
+        )
     return target
 
 

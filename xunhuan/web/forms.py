@@ -16,7 +16,8 @@ from xunhuan.ledger.imports import RowLookups, row_draft_parse
 from xunhuan.ledger.models import DisposalMethod, EntryKind, Purpose, UtilizationRoute
 from xunhuan.ledger.rules import EntryDraft
 from xunhuan.registry import selectors as registry_selectors
-from xunhuan.registry.models import Enterprise, Site, WasteCategory, WasteStream
+from xunhuan.registry.models import Enterprise, Site, WasteCategory, WasteGroup, WasteStream
+from xunhuan.statistics.models import TargetMetric, TargetScope
 from xunhuan.transfers.models import TransportMode
 from xunhuan.transfers.services import LegDraft, LineDraft
 
@@ -236,3 +237,66 @@ class TransferCreateForm(forms.Form):
             ],
             "note": data["note"],
         }
+
+
+class TargetForm(forms.Form):
+    """A target's fields as ``target_create`` takes them; the service checks the rest
+    (threshold against metric, groups against scope) and its refusals land on these
+    fields by name."""
+
+    region_code = forms.ChoiceField(label=_("行政区划"))
+    year = forms.IntegerField(label=_("目标年"))
+    plan = forms.CharField(label=_("规划/文件"), max_length=200)
+    issuer_doc_no = forms.CharField(label=_("文号"), max_length=120, required=False)
+    indicator = forms.CharField(label=_("指标（原文）"), max_length=200)
+    scope = forms.ChoiceField(label=_("范围"), choices=TargetScope.choices)
+    waste_groups = forms.MultipleChoiceField(
+        label=_("类别组（范围为指定类别组时）"), required=False
+    )
+    metric = forms.ChoiceField(label=_("指标类型"), choices=TargetMetric.choices)
+    threshold_percent = forms.DecimalField(
+        label=_("目标值（%）"), max_digits=5, decimal_places=2, required=False
+    )
+    threshold_tonnes = forms.DecimalField(
+        label=_("目标值（吨）"), max_digits=16, decimal_places=3, required=False
+    )
+    threshold_text = forms.CharField(label=_("目标（原文）"), max_length=200, required=False)
+    source_url = forms.URLField(
+        label=_("来源"), max_length=500, required=False, assume_scheme="https"
+    )
+    note = forms.CharField(
+        label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(
+        self, *args: Any, regions: list[tuple[str, str]], groups: list[WasteGroup], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["region_code"].choices = regions  # type: ignore[attr-defined]
+        self.fields["waste_groups"].choices = [  # type: ignore[attr-defined]
+            (g.code, g.name_zh) for g in groups
+        ]
+
+    def values(self) -> dict[str, Any]:
+        """The cleaned fields as the service's keyword arguments."""
+        data = self.cleaned_data
+        return {name: data[name] for name in self.fields if name in data}
+
+
+class TargetReviseForm(TargetForm):
+    """A revision: the target's fields as they should now read, and why."""
+
+    reason = forms.CharField(
+        label=_("修订原因"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    field_order = ("reason",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, regions=[], **kwargs)
+        del self.fields["region_code"]  # a revision keeps the target's region
+
+
+class TargetRetireForm(forms.Form):
+    reason = forms.CharField(
+        label=_("停用原因"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )

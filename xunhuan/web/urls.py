@@ -7,6 +7,7 @@ from xunhuan.web import (
     import_views,
     ledger_views,
     public_views,
+    target_views,
     transfer_views,
     views,
 )
@@ -16,6 +17,7 @@ E = "enterprises/<str:credit_code>/"
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("targets/", target_views.targets_page, name="targets"),
     path("public/", public_views.public_aggregates_page, name="public"),
     path("transfers/", transfer_views.transfers_page, name="transfers"),
     path("transfers/<str:number>/", transfer_views.transfer_detail, name="transfer"),
