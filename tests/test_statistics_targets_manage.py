@@ -15,6 +15,7 @@ from tests.access_support import FAST_HASHERS, persist_passwords
 from tests.conftest import World
 from tests.factories import make_user, seat
 from tests.test_statistics import post_story
+from tests.test_web_i18n import CJK, _Chrome
 from xunhuan.accounts.models import Membership, Role
 from xunhuan.audit.models import AuditEvent
 from xunhuan.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -613,3 +614,14 @@ def test_web_create_with_errors_on_the_form(managed: World) -> None:
 def test_dashboard_links_to_target_management(managed: World) -> None:
     html = managed.client("league_regulator").get("/dashboard/?region=150600").content.decode()
     assert 'id="manage-targets" href="/targets/?region=150600' in html
+
+
+def test_page_in_english_has_no_chinese_chrome(managed: World) -> None:
+    client = managed.client("league_regulator")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    response = client.get("/targets/?region=150600&year=2025")
+    assert response.status_code == 200
+    parser = _Chrome()
+    parser.feed(response.content.decode())
+    assert "Targets that apply to this region" in parser.texts
+    assert [t for t in parser.texts if CJK.search(t)] == []
