@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from tests.access_support import FAST_HASHERS, persist_passwords
@@ -625,3 +627,30 @@ def test_page_in_english_has_no_chinese_chrome(managed: World) -> None:
     parser.feed(response.content.decode())
     assert "Targets that apply to this region" in parser.texts
     assert [t for t in parser.texts if CJK.search(t)] == []
+
+
+def test_page_queries_do_not_grow_with_the_targets(managed: World) -> None:
+    client = managed.client("league_regulator")
+    url = "/targets/?region=150600&year=2025"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    few = queries()
+    user = managed.users["league_regulator"]
+    for code, percent in (("150602", "50"), ("150621", "60"), ("150600", "70")):
+        target_create(
+            user=user,
+            region_code=code,
+            year=2027,
+            plan="计数",
+            indicator=f"计数{code}",
+            scope="groups",
+            metric="rate",
+            waste_groups=["fly_ash", "coal_gangue"],
+            threshold_percent=Decimal(percent),
+        )
+    target_retire(user=user, target_public_id=str(ordos_target().public_id), reason="计数")
+    assert queries() == few
