@@ -54,7 +54,7 @@ def main() -> None:
         call_command("registry_load", verbosity=0)
         spec = DemoSpec(enterprises=args.enterprises, years=args.years, end=args.end)
         started = time.perf_counter()
-        summary = demo_load(spec)
+        summary = demo_load(spec, atomic=False)
         demo_compliance_plant(spec, summary)
         print(f"loaded demo: {summary.entries:,} entries in {time.perf_counter() - started:.0f} s")
     if args.load_only:

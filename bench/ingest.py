@@ -228,7 +228,7 @@ def _child(engine: str, rows: int, *, ledger_only: bool) -> dict[str, Any]:
         end=dt.date(2025, 12, 31),
     )
     print(f"  demo generator: {spec}", file=sys.stderr)
-    demo_load(spec, write=write, log=lambda line: print(f"  {line}", file=sys.stderr))
+    demo_load(spec, write=write, log=lambda line: print(f"  {line}", file=sys.stderr), atomic=False)
     done = int(timings["rows"])
     ours_s, raw_s = timings["ours"], timings["raw"]
     # What the ingest left to the background (ADR 0013): the statistics job's drain of

@@ -192,7 +192,7 @@ def _child(engine: str, rows: int, repeat: int, check_cells: bool) -> dict[str, 
     )
     print(f"  demo generator: {spec}", file=sys.stderr)
     started = time.perf_counter()
-    demo_load(spec, log=lambda line: print(f"  {line}", file=sys.stderr))
+    demo_load(spec, log=lambda line: print(f"  {line}", file=sys.stderr), atomic=False)
     load_s = time.perf_counter() - started
     # A bulk ingest may leave the cells to a job (ADR 0013: pending marks); bring them
     # up to date the way the job does before anything is timed (not timed either).
