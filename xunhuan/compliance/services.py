@@ -35,7 +35,13 @@ from xunhuan.core.compliance.checks import hazardous_code_parse
 from xunhuan.core.compliance.explain import explanation_render
 from xunhuan.core.compliance.library import RULES, RuleDef, rule_get
 from xunhuan.core.compliance.params import ParamValue, params_as_text, params_resolve
-from xunhuan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from xunhuan.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    reason_checked,
+)
 from xunhuan.ledger.services import today_in_shanghai
 from xunhuan.registry.models import Enterprise, Park, Region, Site, WasteCategory
 
@@ -307,15 +313,6 @@ def _writes_for(user: User, enterprise_id: int | None) -> bool:
     return enterprise_written_by(user=user, enterprise_id=enterprise_id)
 
 
-def _reason(reason: str, *, required: bool) -> str:
-    text = reason.strip()
-    if required and not text:
-        raise ValidationFailed("请填写原因 / a reason is required", field="reason")
-    if len(text) > 500:
-        raise ValidationFailed("原因不超过500字 / reason too long", field="reason")
-    return text
-
-
 @transaction.atomic
 def rule_setting_set(
     *,
@@ -337,7 +334,7 @@ def rule_setting_set(
     if rule is None:
         raise NotFound(f"没有该规则：{rule_id} / unknown rule", field="rule_id")
     _refuse_reader(user, region_code, "设置规则", "change rule settings")
-    text = _reason(reason, required=True)
+    text = reason_checked(reason, required=True)
     values = params_resolve(rule.params, params)
     overrides = {name: value for name, value in params_as_text(values).items() if name in params}
     setting = (
@@ -423,7 +420,7 @@ def finding_acknowledge(*, user: User, finding: Finding, reason: str = "") -> Fi
         finding,
         FindingStatus.ACKNOWLEDGED,
         user=user,
-        reason=_reason(reason, required=False),
+        reason=reason_checked(reason, required=False),
         allowed_from=[FindingStatus.OPEN],
     )
 
@@ -437,7 +434,7 @@ def finding_resolve(*, user: User, finding: Finding, reason: str) -> Finding:
         finding,
         FindingStatus.RESOLVED,
         user=user,
-        reason=_reason(reason, required=True),
+        reason=reason_checked(reason, required=True),
         allowed_from=ACTIVE,
     )
 
@@ -451,7 +448,7 @@ def finding_waive(*, user: User, finding: Finding, reason: str) -> Finding:
         finding,
         FindingStatus.WAIVED,
         user=user,
-        reason=_reason(reason, required=True),
+        reason=reason_checked(reason, required=True),
         allowed_from=ACTIVE,
     )
 

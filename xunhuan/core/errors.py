@@ -47,3 +47,17 @@ class Conflict(DomainError):
 
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
+
+
+REASON_MAX_CHARS = 500
+
+
+def reason_checked(reason: str, *, required: bool = True) -> str:
+    """The stripped reason a write records (a correction, a waiver, a retired target),
+    refused when missing (if ``required``) or longer than ``REASON_MAX_CHARS``."""
+    text = reason.strip()
+    if required and not text:
+        raise ValidationFailed("请填写原因 / a reason is required", field="reason")
+    if len(text) > REASON_MAX_CHARS:
+        raise ValidationFailed("原因不超过500字 / reason too long", field="reason")
+    return text

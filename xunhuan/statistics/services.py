@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from xunhuan.accounts.selectors import regions_visible_to
 from xunhuan.audit.services import audit_record
-from xunhuan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from xunhuan.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    reason_checked,
+)
 from xunhuan.jobs.handlers import Progress
 from xunhuan.jobs.models import Job
 from xunhuan.ledger.models import ChainHead, LedgerEntry
@@ -446,15 +452,6 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _reason(reason: str) -> str:
-    text = reason.strip()
-    if not text:
-        raise ValidationFailed("请填写原因 / a reason is required", field="reason")
-    if len(text) > 500:
-        raise ValidationFailed("原因不超过500字 / reason too long", field="reason")
-    return text
-
-
 def _target_for_change(user: User, target_public_id: str, what_zh: str, what_en: str) -> Target:
     """The active target, locked, if the user holds an acting regulator seat over its
     region (``_region_acted_for``)."""
@@ -488,7 +485,7 @@ def target_revise(*, user: User, target_public_id: str, reason: str, **changes: 
         )
     if "waste_groups" in changes:
         changes["waste_groups"] = sorted(set(changes["waste_groups"]))
-    text = _reason(reason)
+    text = reason_checked(reason)
     with transaction.atomic():
         old = _target_for_change(user, target_public_id, "修订", "revise")
         fields: dict[str, Any] = {
@@ -527,7 +524,7 @@ def target_retire(*, user: User, target_public_id: str, reason: str) -> Target:
     """Withdraw a target: it is retired with ``reason`` and no longer evaluated, but kept
     (ADR 0016). Only an acting regulator seat over its region may, seed targets
     included. Audited as ``target.retire``."""
-    text = _reason(reason)
+    text = reason_checked(reason)
     with transaction.atomic():
         target = _target_for_change(user, target_public_id, "停用", "retire")
         before = target_snapshot(target)
