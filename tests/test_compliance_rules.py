@@ -754,6 +754,38 @@ def test_reruns_update_resolve_and_reopen_without_duplicates() -> None:
     ]
 
 
+def test_reruns_in_chunks_of_one_key_record_each_subject_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A province-wide rule fires more often than SQLite takes parameters in one
+    statement, so the findings are read and touched a chunk of keys at a time: with a
+    chunk of one key, three yards still give three findings, updated, resolved and
+    reopened exactly once."""
+    monkeypatch.setattr("xunhuan.compliance.services.IN_CHUNK", 1)
+    yards = []
+    for n in range(3):
+        enterprise, _ = plant(name=f"分块测试{n}")
+        yards.append(make_yard(enterprise=enterprise, code="ZC09", is_permanent=True))
+    first = run("YARD-PERMANENT")
+    assert [f.site_id for f in first] == [y.pk for y in yards]
+    assert {f.status for f in first} == {"open"}
+    again = run("YARD-PERMANENT")
+    assert [f.pk for f in again] == [f.pk for f in first]
+    assert all(a.last_seen > f.last_seen for a, f in zip(again, first, strict=True))
+    Site.objects.filter(pk=yards[1].pk).update(is_permanent=False)
+    after = run("YARD-PERMANENT")
+    assert [f.status for f in after] == ["open", "resolved", "open"]
+    Site.objects.filter(pk=yards[1].pk).update(is_permanent=True)
+    back = run("YARD-PERMANENT")
+    assert [f.status for f in back] == ["open", "open", "open"]
+    assert list(
+        FindingEvent.objects.filter(finding__site=yards[1])
+        .order_by("pk")
+        .values_list("from_status", "to_status")
+    ) == [("", "open"), ("open", "resolved"), ("resolved", "open")]
+    assert FindingEvent.objects.filter(finding__site=yards[0]).count() == 1
+
+
 def test_waived_finding_stays_waived() -> None:
     enterprise, _ = plant()
     make_yard(enterprise=enterprise, code="ZC09", is_permanent=True)

@@ -4,10 +4,10 @@ rule settings (with their history), finding status changes and facility paramete
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -49,6 +49,15 @@ User = AbstractBaseUser | AnonymousUser
 ACTIVE = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED)
 SYSTEM_FOUND_AGAIN = "复查再次发现 / found again on re-check"
 SYSTEM_GONE = "复查未再发现 / no longer found on re-check"
+# Keys per IN (...) list: a province-wide rule may fire tens of thousands of times, more
+# than SQLite takes parameters in one statement (32,766).
+IN_CHUNK = 2000
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
 
 
 def default_as_of() -> dt.date:
@@ -166,11 +175,11 @@ def _record(
     scoped: QuerySet[Enterprise],
     now: dt.datetime,
 ) -> None:
+    keys = [h.subject_key for h in hits]
     existing = {
         f.subject_key: f
-        for f in Finding.objects.filter(
-            rule_id=rule.rule_id, subject_key__in=[h.subject_key for h in hits]
-        )
+        for chunk in _chunks(keys)
+        for f in Finding.objects.filter(rule_id=rule.rule_id, subject_key__in=chunk)
     }
     new: list[Finding] = []
     changed: list[Finding] = []
@@ -225,27 +234,30 @@ def _record(
             finding.status_reason = ""
             finding.status_changed_at = now
         changed.append(finding)
-    Finding.objects.bulk_create(new)
-    created = list(
-        Finding.objects.filter(rule_id=rule.rule_id, subject_key__in=[f.subject_key for f in new])
-    )
+    # Both engines return the new primary keys from a bulk insert (SQLite >= 3.35).
+    created = Finding.objects.bulk_create(new, batch_size=500)
     events += [FindingEvent(finding=f, to_status=FindingStatus.OPEN) for f in created]
-    Finding.objects.filter(pk__in=unchanged).update(last_seen=now)
+    for chunk in _chunks(unchanged):
+        Finding.objects.filter(pk__in=chunk).update(last_seen=now)
     Finding.objects.bulk_update(
         changed,
         [*fields_updated(), "status", "status_reason", "status_changed_at"],
         batch_size=500,
     )
-    # What no longer fires in the scope just scanned is resolved by the checks.
-    gone = Finding.objects.filter(rule_id=rule.rule_id, status__in=ACTIVE).exclude(
-        subject_key__in=[h.subject_key for h in hits]
-    )
+    # What no longer fires in the scope just scanned is resolved by the checks: the
+    # rule's active findings there, less what fired (compared here, not in an IN list).
+    active = Finding.objects.filter(rule_id=rule.rule_id, status__in=ACTIVE)
     if rule.subject == "park":
         # A park is scanned when any of its enterprises is in scope.
-        gone = gone.filter(park__in=Park.objects.filter(enterprises__in=scoped).values("pk"))
+        active = active.filter(park__in=Park.objects.filter(enterprises__in=scoped).values("pk"))
     else:
-        gone = gone.filter(enterprise__in=scoped)
-    resolved = list(gone)
+        active = active.filter(enterprise__in=scoped)
+    fired = set(keys)
+    resolved = [
+        f
+        for f in active.only("pk", "subject_key", "status", "status_reason", "status_changed_at")
+        if f.subject_key not in fired
+    ]
     for finding in resolved:
         events.append(
             FindingEvent(

@@ -47,7 +47,9 @@ def ledger_gap(scope: Scope) -> list[Hit]:
     }
     present: dict[int, list[dt.date]] = {pk: [] for pk in info}
     rows = (
-        LedgerEntry.objects.filter(enterprise__in=list(info), occurred_on__range=(start, end))
+        LedgerEntry.objects.filter(
+            enterprise__in=generators.values("pk"), occurred_on__range=(start, end)
+        )
         .annotate(month=TruncMonth("occurred_on"))
         .values("enterprise_id", "month")
         .distinct()

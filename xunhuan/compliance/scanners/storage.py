@@ -155,7 +155,11 @@ def stock_age(scope: Scope) -> list[Hit]:
     years = int(scope.params["years"])
     start, end = scope.window(months=12 * years)
     stock_rows = _yard_stock(scope)
-    yards = {row["site_id"] for row in stock_rows}
+    # The scope's yards as a subquery, not a list of ids: a province has tens of
+    # thousands of them (SQLite caps the parameters of one statement).
+    yards = Site.objects.filter(kind=SiteKind.STORAGE, enterprise__in=scope.enterprises).values(
+        "pk"
+    )
     window = LedgerEntry.objects.filter(occurred_on__range=(start, end))
     inflow: dict[tuple[int, str], Decimal] = {}
     # What moved into the yard from production, and what was booked at the yard directly.
