@@ -25,7 +25,9 @@ runs in its own process so that its peak resident memory is its own:
   of 500-yard groups holding last month's output, all through the ledger's bulk
   path; capacities, quality declarations/limits and rail links. Then
   ``exchange_run`` end to end (read the ledger and registry, build, solve, write the
-  flows, commit) beside a plain OR-Tools solve of the arcs that run solved.
+  flows, commit) beside a plain OR-Tools solve of the arcs that run solved. The
+  process's first run (Python's one-time costs) is shown; the ratio takes the
+  median of the runs after it, each on a new connection, as a server would see.
 
 Goal (issue #6): ours <= 2x plain; 12-month LP under 60 s.
 """
@@ -37,6 +39,7 @@ import datetime as dt
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -430,6 +433,7 @@ def _db_setup(n_lots: int, n_receivers: int) -> Any:
 
 # The whole yard stock is on offer (the yards hold only the suppliers' lots).
 DB_RUN: dict[str, Any] = {"k_road": K_ROAD, "k_rail": K_RAIL, "drawdown_share": Decimal(1)}
+DB_REPEAT = 3  # timed runs after the first (median)
 
 
 def child_db(engine: str, n_lots: int, n_receivers: int) -> dict[str, Any]:
@@ -460,11 +464,21 @@ def child_db(engine: str, n_lots: int, n_receivers: int) -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     region = Region.objects.get(code="150600")
-    connection.close()  # the timed run opens its own connection, as a request would
     before = _peak_mb()
-    t0 = time.perf_counter()
-    run = exchange_run(region=region, period=period, created_by=None, **DB_RUN)
-    t1 = time.perf_counter()
+    # The first run in the process also pays Python's one-time costs (first use of the
+    # ORM's query paths, numpy, the solver): timed and shown, but the figure compared is
+    # the median of the runs after it, as a long-running server would see. Each run
+    # opens its own connection, as a request would, and starts without earlier plans.
+    # A first run of more than 20 s is timed once more only: the one-time costs are
+    # noise there, and the 50,000-lot run is a minute.
+    run_times: list[float] = []
+    while len(run_times) < 2 or (len(run_times) <= DB_REPEAT and run_times[0] < 20):
+        ProposedFlow.objects.all().delete()
+        Run.objects.all().delete()
+        connection.close()
+        t0 = time.perf_counter()
+        run = exchange_run(region=region, period=period, created_by=None, **DB_RUN)
+        run_times.append(time.perf_counter() - t0)
     # The plain solve gets the arcs that run solved, prebuilt (not timed).
     problem = exchange_problem_read(region=region, period=period, **DB_RUN)
     arcs, network = problem.network.arcs, problem.network
@@ -472,21 +486,24 @@ def child_db(engine: str, n_lots: int, n_receivers: int) -> dict[str, Any]:
     heads = (arcs.receiver + network.lot_kg.size).astype(np.int32)
     caps = network.lot_kg[arcs.lot]
     supplies = np.concatenate([network.lot_kg, -network.capacity_kg])
-    t3 = time.perf_counter()
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    ids = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, arcs.cost_fen_per_t)
-    smcf.set_nodes_supplies(np.arange(supplies.size, dtype=np.int32), supplies)
-    status = smcf.solve_max_flow_with_min_cost()
-    plain_flow = smcf.flows(ids)
-    t4 = time.perf_counter()
+    plain_times = []
+    for _ in range(DB_REPEAT):
+        t3 = time.perf_counter()
+        smcf = min_cost_flow.SimpleMinCostFlow()
+        ids = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, arcs.cost_fen_per_t)
+        smcf.set_nodes_supplies(np.arange(supplies.size, dtype=np.int32), supplies)
+        status = smcf.solve_max_flow_with_min_cost()
+        plain_flow = smcf.flows(ids)
+        plain_times.append(time.perf_counter() - t3)
     if status != smcf.OPTIMAL:
         raise SystemExit(f"plain solve failed: {status}")
     return {
         "engine": connection.vendor,
         "setup_s": setup_s,
         "arcs": len(arcs),
-        "run_s": t1 - t0,
-        "plain_s": t4 - t3,
+        "first_run_s": run_times[0],
+        "run_s": statistics.median(run_times[1:]),
+        "plain_s": statistics.median(plain_times),
         "flows": run.flows.count(),
         "utilized_t": float(run.utilized),
         "plain_utilized_t": int(plain_flow.sum()) / 1000,
@@ -574,7 +591,8 @@ def parent(args: argparse.Namespace) -> None:
     if db_rows:
         print()
         print(
-            f"{'size':<12} {'engine':<11} {'arcs':>10} {'flows':>7} {'run s':>7} {'plain s':>8}"
+            f"{'size':<12} {'engine':<11} {'arcs':>10} {'flows':>7} {'first s':>7} {'run s':>7}"
+            f" {'plain s':>8}"
             f" {'ratio':>6} {'peak MB':>8} {'same objective':>15} {'setup s':>8}"
         )
         for size, d in db_rows:
@@ -584,11 +602,14 @@ def parent(args: argparse.Namespace) -> None:
             )
             print(
                 f"{size:<12} {d['engine']:<11} {d['arcs']:>10,} {d['flows']:>7,}"
-                f" {d['run_s']:>7.2f} {d['plain_s']:>8.2f} {d['run_s'] / d['plain_s']:>6.2f}"
+                f" {d['first_run_s']:>7.2f} {d['run_s']:>7.2f} {d['plain_s']:>8.2f}"
+                f" {d['run_s'] / d['plain_s']:>6.2f}"
                 f" {d['peak_mb']:>8.0f} {'yes' if same else 'NO':>15} {d['setup_s']:>8.1f}"
             )
         print("goal: ratio <= 2.0 (run = exchange_run: read ledger and registry, build, solve,")
-        print("      write flows and totals, commit; plain = OR-Tools on the prebuilt arcs)")
+        print("      write flows and totals, commit; median of the runs after the first, each")
+        print("      on a new connection; first = the process's first run; plain = OR-Tools")
+        print("      on the prebuilt arcs, median)")
     if args.horizon:
         print("… 12-month LP 2,000 x 300", flush=True)
         h = _run_child("horizon", "2000", "300")
