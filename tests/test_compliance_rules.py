@@ -671,6 +671,29 @@ def test_ledger_gap() -> None:
     assert finding.explanation_zh == "近12个月中有2个月无任何台账记录：2024-08、2025-02。"
 
 
+def test_ledger_gap_listed_in_chunks_and_owed_from_a_new_ledgers_first_month(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Months are counted in the database and listed only for enterprises with a gap,
+    a chunk of them at a time (here one): each gap is still named exactly."""
+    monkeypatch.setattr("xunhuan.compliance.scanners.base.IN_CHUNK", 1)
+    first = _reporter({dt.date(2025, 2, 15)})
+    second = _reporter({dt.date(2024, 8, 15), dt.date(2024, 9, 15)})
+    _reporter(set())
+    newcomer, site = plant()
+    WasteStream.objects.create(enterprise=newcomer, code="GF01", name="粉煤灰", waste_id="SW02")
+    post(
+        newcomer,
+        *[draft(site, "generated", "1.000", day=dt.date(2025, m, 10)) for m in (1, 2, 4, 5, 6)],
+    )
+    found = {f.enterprise_id: f.explanation_zh for f in run("LEDGER-GAP")}
+    assert found == {
+        first.pk: "近12个月中有1个月无任何台账记录：2025-02。",
+        second.pk: "近12个月中有2个月无任何台账记录：2024-08、2024-09。",
+        newcomer.pk: "近6个月中有1个月无任何台账记录：2025-03。",
+    }
+
+
 def test_generation_inconsistent_with_declared() -> None:
     high = _reporter(set(), declared="79.900")  # 120 t generated over 12 months
     _reporter(set(), declared="80.000")  # 150.00 %: the edge
@@ -761,7 +784,7 @@ def test_reruns_in_chunks_of_one_key_record_each_subject_once(
     statement, so the findings are read and touched a chunk of keys at a time: with a
     chunk of one key, three yards still give three findings, updated, resolved and
     reopened exactly once."""
-    monkeypatch.setattr("xunhuan.compliance.services.IN_CHUNK", 1)
+    monkeypatch.setattr("xunhuan.compliance.scanners.base.IN_CHUNK", 1)
     yards = []
     for n in range(3):
         enterprise, _ = plant(name=f"分块测试{n}")

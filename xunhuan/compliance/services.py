@@ -4,10 +4,10 @@ rule settings (with their history), finding status changes and facility paramete
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -49,15 +49,6 @@ User = AbstractBaseUser | AnonymousUser
 ACTIVE = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED)
 SYSTEM_FOUND_AGAIN = "复查再次发现 / found again on re-check"
 SYSTEM_GONE = "复查未再发现 / no longer found on re-check"
-# Keys per IN (...) list: a province-wide rule may fire tens of thousands of times, more
-# than SQLite takes parameters in one statement (32,766).
-IN_CHUNK = 2000
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start : start + IN_CHUNK]
 
 
 def default_as_of() -> dt.date:
@@ -178,7 +169,7 @@ def _record(
     keys = [h.subject_key for h in hits]
     existing = {
         f.subject_key: f
-        for chunk in _chunks(keys)
+        for chunk in chunks(keys)
         for f in Finding.objects.filter(rule_id=rule.rule_id, subject_key__in=chunk)
     }
     new: list[Finding] = []
@@ -237,7 +228,7 @@ def _record(
     # Both engines return the new primary keys from a bulk insert (SQLite >= 3.35).
     created = Finding.objects.bulk_create(new, batch_size=500)
     events += [FindingEvent(finding=f, to_status=FindingStatus.OPEN) for f in created]
-    for chunk in _chunks(unchanged):
+    for chunk in chunks(unchanged):
         Finding.objects.filter(pk__in=chunk).update(last_seen=now)
     Finding.objects.bulk_update(
         changed,

@@ -4,10 +4,10 @@ and the aggregate queries several rules read (generation and utilization in a wi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet, Sum
 
@@ -17,6 +17,16 @@ from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose
 from xunhuan.registry.models import Enterprise, SiteKind
 
 ZERO = Decimal(0)
+# Keys per IN (...) list: a province-wide rule may fire tens of thousands of times, more
+# than SQLite takes parameters in one statement (32,766).
+IN_CHUNK = 2000
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``items`` in runs of at most ``IN_CHUNK``, for IN (...) lists."""
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
 
 
 @dataclass

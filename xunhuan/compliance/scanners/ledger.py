@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Sum
 from django.db.models.functions import TruncMonth
 
 from xunhuan.compliance.scanners.base import (
     ZERO,
     Hit,
     Scope,
+    chunks,
     generated_by_waste,
     scanner,
 )
@@ -45,40 +46,49 @@ def ledger_gap(scope: Scope) -> list[Hit]:
         row["pk"]: row
         for row in generators.values("pk", "region_id", "created_at", "reported_before")
     }
-    present: dict[int, list[dt.date]] = {pk: [] for pk in info}
-    rows = (
-        LedgerEntry.objects.filter(
-            enterprise__in=generators.values("pk"), occurred_on__range=(start, end)
-        )
-        .annotate(month=TruncMonth("occurred_on"))
-        .values("enterprise_id", "month")
-        .distinct()
-        .order_by()
+    in_window = LedgerEntry.objects.filter(
+        enterprise__in=generators.values("pk"), occurred_on__range=(start, end)
     )
-    for row in rows:
-        month = row["month"]
-        present[row["enterprise_id"]].append(
-            month.date() if isinstance(month, dt.datetime) else month
-        )
-    hits = []
-    for pk, row in sorted(info.items()):
-        seen = present[pk]
+    # Months with entries, counted in the database: only an enterprise with fewer than
+    # it owes has its months listed (a province keeps tens of thousands of ledgers).
+    counted = {
+        row["enterprise_id"]: (row["months"], row["first"])
+        for row in in_window.values("enterprise_id")
+        .annotate(months=Count(TruncMonth("occurred_on"), distinct=True), first=Min("occurred_on"))
+        .order_by()
+    }
+    owed: dict[int, dt.date] = {}
+    for pk, row in info.items():
+        seen_count, seen_first = counted.get(pk, (0, None))
         if row["reported_before"]:
             first = start
-        elif seen:
-            first = min(seen)
+        elif seen_first is not None:
+            first = seen_first.replace(day=1)
         else:
             # Never reported: owed from registration (or the window's start).
             first = max(start, row["created_at"].date().replace(day=1))
-        if first > end:
-            continue
-        missing = months_missing(first, end, seen)
-        if not missing:
-            continue
+        if first <= end and seen_count < len(month_starts(first, end)):
+            owed[pk] = first
+    present: dict[int, list[dt.date]] = {pk: [] for pk in owed}
+    for chunk in chunks(sorted(owed)):
+        for row in (
+            in_window.filter(enterprise__in=chunk)
+            .annotate(month=TruncMonth("occurred_on"))
+            .values("enterprise_id", "month")
+            .distinct()
+            .order_by()
+        ):
+            month = row["month"]
+            present[row["enterprise_id"]].append(
+                month.date() if isinstance(month, dt.datetime) else month
+            )
+    hits = []
+    for pk, first in sorted(owed.items()):
+        missing = months_missing(first, end, present[pk])
         hits.append(
             Hit(
                 subject_key=f"e{pk}",
-                region_id=row["region_id"],
+                region_id=info[pk]["region_id"],
                 period_start=first,
                 period_end=end,
                 values={
