@@ -30,6 +30,7 @@ from xunhuan.compliance.models import (
     RuleSettingChange,
 )
 from xunhuan.compliance.scanners import SCANNERS, Hit, Scope, hit_measured
+from xunhuan.compliance.scanners.base import RunMemo, chunks
 from xunhuan.compliance.selectors import enterprise_written_by, region_administered
 from xunhuan.core.compliance.checks import hazardous_code_parse
 from xunhuan.core.compliance.explain import explanation_render
@@ -144,10 +145,11 @@ def compliance_run(
     run = ComplianceRun.objects.create(
         rule_ids=[r.rule_id for r in rules], region=region, as_of=as_of, started_at=now
     )
+    memo = RunMemo(base)
     for done, rule in enumerate(rules, start=1):
         for group in setting_groups(rule):
             scoped = _in_scope(rule, base, group)
-            hits = SCANNERS[rule.rule_id](Scope(rule, scoped, group.params, as_of))
+            hits = SCANNERS[rule.rule_id](Scope(rule, scoped, group.params, as_of, memo))
             _record(run, rule, hits, scoped, now)
         if progress is not None:
             progress(done, len(rules), rule.rule_id)

@@ -3,23 +3,23 @@ coal-power plans, 三同时, parks with large generation."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 
 from xunhuan.compliance.models import FacilityProfile
 from xunhuan.compliance.scanners.base import (
     ZERO,
     Hit,
     Scope,
-    generated_and_utilized,
     scanner,
+    window_totals,
 )
 from xunhuan.core.compliance.checks import (
     ratio_pct,
 )
 from xunhuan.core.compliance.explain import tonnes
-from xunhuan.ledger.models import EntryKind
 from xunhuan.registry.models import FacilityCapacity, Park, SiteKind
 
 
@@ -29,7 +29,7 @@ def _rate_hits(scope: Scope, extra_excluded: set[int] | None = None) -> list[Hit
     start, end = scope.window()
     minimum = scope.dec("min_rate_pct")
     hits = []
-    for row in generated_and_utilized(scope):
+    for row in window_totals(scope):
         generated = row["generated"] or ZERO
         utilized = row["utilized"] or ZERO
         if generated <= 0 or (extra_excluded and row["enterprise_id"] in extra_excluded):
@@ -161,18 +161,11 @@ def park_utilization(scope: Scope) -> list[Hit]:
             site__kind=SiteKind.UTILIZATION, site__enterprise__park__isnull=False
         ).values_list("site__enterprise__park_id", flat=True)
     )
-    totals = (
-        scope.entries()
-        .filter(
-            kind=EntryKind.GENERATED,
-            occurred_on__range=(start, end),
-            enterprise__park__isnull=False,
-        )
-        .values("enterprise__park_id")
-        .annotate(total=Sum("quantity"))
-        .order_by("enterprise__park_id")
-    )
-    large = {row["enterprise__park_id"]: row["total"] or ZERO for row in totals}
+    large: dict[int, Decimal] = {}
+    for row in window_totals(scope):
+        park_id = row["enterprise__park_id"]
+        if park_id is not None and row["generated"] is not None:
+            large[park_id] = large.get(park_id, ZERO) + row["generated"]
     parks = Park.objects.filter(pk__in=[pk for pk, total in large.items() if total >= threshold])
     hits = []
     for park in parks.exclude(pk__in=with_capacity).order_by("pk"):

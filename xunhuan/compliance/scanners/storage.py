@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from xunhuan.compliance.models import HazardousStream
 from xunhuan.compliance.scanners.base import (
@@ -153,24 +154,20 @@ def stock_age(scope: Scope) -> list[Hit]:
     yards = Site.objects.filter(kind=SiteKind.STORAGE, enterprise__in=scope.enterprises).values(
         "pk"
     )
-    window = LedgerEntry.objects.filter(occurred_on__range=(start, end))
-    inflow: dict[tuple[int, str], Decimal] = {}
-    # What moved into the yard from production, and what was booked at the yard directly.
-    for row in (
-        window.filter(kind=EntryKind.STORAGE_IN, to_site__in=yards)
-        .values("to_site_id", "waste_id")
+    # What moved into a yard from production, and what was booked at a yard directly,
+    # in one scan of the window (a movement's yard is its to_site, a booking's its site).
+    inflow: dict[tuple[int, str], Decimal] = {
+        (row["yard"], row["waste_id"]): row["total"] or ZERO
+        for row in LedgerEntry.objects.filter(
+            Q(kind=EntryKind.STORAGE_IN, to_site__in=yards)
+            | Q(kind__in=[EntryKind.GENERATED, EntryKind.RECEIVED], site__in=yards),
+            occurred_on__range=(start, end),
+        )
+        .annotate(yard=Coalesce("to_site_id", "site_id"))
+        .values("yard", "waste_id")
         .annotate(total=Sum("quantity"))
         .order_by()
-    ):
-        inflow[(row["to_site_id"], row["waste_id"])] = row["total"] or ZERO
-    for row in (
-        window.filter(kind__in=[EntryKind.GENERATED, EntryKind.RECEIVED], site__in=yards)
-        .values("site_id", "waste_id")
-        .annotate(total=Sum("quantity"))
-        .order_by()
-    ):
-        key = (row["site_id"], row["waste_id"])
-        inflow[key] = inflow.get(key, ZERO) + (row["total"] or ZERO)
+    }
     hits = []
     for yard in stock_rows:
         came_in = inflow.get((yard["site_id"], yard["waste_id"]), ZERO)
@@ -236,7 +233,11 @@ def hazardous_storage(scope: Scope) -> list[Hit]:
         per_day = daily.setdefault((site_id, waste_id), {})
         per_day[day] = per_day.get(day, ZERO) + (total or ZERO)
 
-    entries = LedgerEntry.objects.filter(waste_id__in=wastes)
+    # A site's entries are in its enterprise's ledger: reading only the declaring
+    # enterprises' ledgers keeps this to their rows (the ledger has no to_site index).
+    entries = LedgerEntry.objects.filter(
+        enterprise_id__in={e for e, _ in declared}, waste_id__in=wastes
+    )
     for made in (
         entries.filter(kind__in=[EntryKind.GENERATED, EntryKind.RECEIVED], site_id__in=sites)
         .values("site_id", "waste_id", "occurred_on")
