@@ -225,6 +225,11 @@ def _child(
         drained = stat_pending_drain()
         print(f"  drained pending marks: {drained}", file=sys.stderr)
     drain_s = time.perf_counter() - started
+    if connection.vendor == "postgresql":
+        # Fresh planner statistics, as autovacuum would keep them (it is off on some
+        # servers, this one included; not timed).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     entries = LedgerEntry.objects.count()
     year = 2025
     province = Region.objects.get(code="150000")
