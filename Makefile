@@ -67,11 +67,11 @@ typecheck: setup
 	$(BIN)/mypy xunhuan tests bench
 
 pytest-sqlite: setup
-	XUNHUAN_DATABASE_URL= $(BIN)/pytest -n 2
+	XUNHUAN_DATABASE_URL= $(BIN)/pytest -n 2 --durations=15
 
 # Runs only when XUNHUAN_DATABASE_URL points at PostgreSQL.
 pytest-postgres: setup
-	@if [ -n "$$XUNHUAN_DATABASE_URL" ]; then $(BIN)/pytest -n 2; \
+	@if [ -n "$$XUNHUAN_DATABASE_URL" ]; then $(BIN)/pytest -n 2 --durations=15; \
 	else echo "XUNHUAN_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
 test: lint typecheck browser-deps
