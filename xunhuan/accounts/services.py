@@ -16,7 +16,7 @@ from xunhuan.accounts.models import ApiToken, LoginFailure, Membership, Role
 from xunhuan.accounts.selectors import api_tokens_revocable_by
 from xunhuan.audit.services import audit_record
 from xunhuan.core.errors import NotFound, ValidationFailed
-from xunhuan.registry.models import Enterprise
+from xunhuan.registry.models import Enterprise, Region
 
 TOKEN_PREFIX = "xh_"  # noqa: S105 - a marker that tells tokens apart, not a secret
 
@@ -72,28 +72,44 @@ def api_token_revoke(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> A
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
             own = token.user_id == user.pk
+            enterprise, region = (None, None) if own else _shared_organization(user, token)
             audit_record(
                 actor=user,
                 action="api_token.revoke",
                 object_type="api_token",
                 object_id=str(token.public_id),
                 # An admin's revocation is the organization's act: its trail (and its
-                # regulators') shows it. A user's own token belongs to no one enterprise.
-                enterprise=None if own else _shared_enterprise(user, token),
+                # regulators') shows it, a regulator office's under its region. A user's
+                # own token belongs to no one organization.
+                enterprise=enterprise,
+                region=region,
                 before={"name": token.name, "prefix": token.prefix, "revoked": False},
                 after={"revoked": True, "owner": token.user.get_username(), "by_admin": not own},
             )
     return token
 
 
-def _shared_enterprise(admin: AbstractBaseUser, token: ApiToken) -> Enterprise | None:
-    """The first enterprise (by key) where ``admin`` is an admin and the token's user sits."""
-    return (
+def _shared_organization(
+    admin: AbstractBaseUser, token: ApiToken
+) -> tuple[Enterprise | None, Region | None]:
+    """The first enterprise (by key) where ``admin`` is an admin and the token's user
+    sits or, failing one, the first regulator's region where both sit so."""
+    seats = Membership.objects.filter(user_id=token.user_id)
+    enterprise = (
         Enterprise.objects.filter(members__user_id=admin.pk, members__role=Role.ADMIN.value)
-        .filter(pk__in=Membership.objects.filter(user_id=token.user_id).values("enterprise_id"))
+        .filter(pk__in=seats.values("enterprise_id"))
         .order_by("pk")
         .first()
     )
+    if enterprise is not None:
+        return enterprise, None
+    region = (
+        Region.objects.filter(regulators__user_id=admin.pk, regulators__role=Role.ADMIN.value)
+        .filter(pk__in=seats.values("regulator_region_id"))
+        .order_by("pk")
+        .first()
+    )
+    return None, region
 
 
 def api_token_authenticate(*, raw: str) -> AbstractBaseUser | None:

@@ -19,7 +19,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.params.functions import Header
 from ninja.security import HttpBearer
 
-from xunhuan.accounts.selectors import enterprises_visible_to
+from xunhuan.accounts.selectors import enterprises_visible_to, regions_visible_to
 from xunhuan.accounts.services import api_token_authenticate
 from xunhuan.audit.models import AuditEvent
 from xunhuan.audit.selectors import audit_events_list
@@ -211,6 +211,8 @@ class AuditOut(Schema):
     at: dt.datetime
     actor: str | None = Field(None, alias="actor.username")
     enterprise: str | None = Field(None, alias="enterprise.credit_code")
+    # the jurisdiction of a write without an enterprise (its code: no join needed)
+    region: str | None = Field(None, alias="region_id")
     action: str
     object_type: str
     object_id: str
@@ -323,9 +325,11 @@ def transfers_overdue(request: HttpRequest) -> QuerySet[Transfer]:
 def audit_list(
     request: HttpRequest, object_type: str | None = None, object_id: str | None = None
 ) -> QuerySet[AuditEvent]:
-    """The audit trail of the enterprises the user may see (a regulator: its jurisdiction)."""
+    """The audit trail of the enterprises the user may see and, for a regulator, of its
+    jurisdiction's own writes (targets, rule settings, parks)."""
     return audit_events_list(
         enterprises=enterprises_visible_to(_user(request)),
+        regions=regions_visible_to(_user(request)),
         object_type=object_type,
         object_id=object_id,
     )

@@ -9,14 +9,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from xunhuan.registry.models import Enterprise
+from xunhuan.registry.models import Enterprise, Region
 
 
 class AuditEvent(models.Model):
     """Who (``actor``, acting for ``enterprise``) did ``action`` to which object, with the
     object's state before and after. Regulators read the events of the enterprises in
     their region subtree, so ``enterprise`` is the acting party (or the object's owner
-    when the actor is a regulator or the system)."""
+    when the actor is a regulator or the system). A write that belongs to a jurisdiction
+    rather than an enterprise (a target, a rule setting, a park) names its ``region``
+    instead, which its regulators and those above read."""
 
     at = models.DateTimeField(_("时间"), auto_now_add=True)
     actor = models.ForeignKey(
@@ -29,6 +31,16 @@ class AuditEvent(models.Model):
     )
     enterprise = models.ForeignKey(
         Enterprise,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    # The jurisdiction a write without an enterprise belongs to (None when it has an
+    # enterprise, or belongs to no one: a user's own token).
+    region = models.ForeignKey(
+        Region,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -48,6 +60,8 @@ class AuditEvent(models.Model):
         indexes = [
             # a regulator's or party's trail: events of some enterprises, newest first
             models.Index(fields=["enterprise", "at"], name="audit_enterprise_at_idx"),
+            # a regulator's trail of jurisdiction-level writes: events of some regions
+            models.Index(fields=["region", "at"], name="audit_region_at_idx"),
             # the history of one object (a transfer document's trail)
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
         ]

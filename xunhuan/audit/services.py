@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
 from xunhuan.audit.models import AuditEvent
-from xunhuan.registry.models import Enterprise
+from xunhuan.registry.models import Enterprise, Region
 
 
 def audit_record(
@@ -22,15 +22,19 @@ def audit_record(
     enterprise: Enterprise | None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
+    region: Region | None = None,
 ) -> AuditEvent:
     """Record one write. Must be called inside the write's transaction: an audit row
-    outside it could survive a rolled-back change (or be lost with a committed one)."""
+    outside it could survive a rolled-back change (or be lost with a committed one).
+    A write of no enterprise names the ``region`` it concerns (a target's, a rule
+    setting's, a park's), or nobody but the actor's own trail would ever show it."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the audited write's transaction")
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         actor_id=actor_id,
         enterprise=enterprise,
+        region=region,
         action=action,
         object_type=object_type,
         object_id=object_id,
@@ -49,6 +53,7 @@ def audit_registry_write(
     enterprise: Enterprise | None,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
+    region: Region | None = None,
     **kwargs: Any,
 ) -> AuditEvent:
     """Receiver of ``xunhuan.registry.services.registry_written``: the registry sits
@@ -62,4 +67,5 @@ def audit_registry_write(
         enterprise=enterprise,
         before=before,
         after=after,
+        region=region,
     )

@@ -361,6 +361,7 @@ def rule_setting_set(
         object_type="compliance.RuleSetting",
         object_id=f"{rule.rule_id}@{region_code}",
         enterprise=None,
+        region=setting.region,
         before=None
         if previous_enabled is None
         else {"is_enabled": previous_enabled, "params": previous_params},
@@ -394,6 +395,8 @@ def _transition(
         object_type="compliance.Finding",
         object_id=str(finding.public_id),
         enterprise=finding.enterprise,
+        # a park's finding has no enterprise: its region's regulators read it
+        region=None if finding.enterprise_id else finding.region,
         before={"status": finding.status, "reason": finding.status_reason},
         after={"status": to_status, "reason": reason},
     )
@@ -664,6 +667,7 @@ def ore_zone_set(
         object_type="compliance.OreZone",
         object_id=str(zone.public_id),
         enterprise=None,
+        region=zone.region,
         before=None,
         after={
             "region": region_code,

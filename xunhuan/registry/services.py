@@ -37,7 +37,8 @@ Actor = AbstractBaseUser | AnonymousUser | None
 # Sent inside every registry write's transaction. ``xunhuan.audit`` sits above the
 # registry in the layer order (its rows point at enterprises), so it listens here and
 # writes the audit row in the same transaction (ADR 0023). Keyword arguments: actor,
-# action, object_type, object_id, enterprise, before, after.
+# action, object_type, object_id, enterprise, before, after, region (a park's, for a
+# write of no enterprise).
 M = TypeVar("M", bound=models.Model)
 registry_written = Signal()
 
@@ -51,6 +52,7 @@ def _audit(
     enterprise: Enterprise | None,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    region: Region | None = None,
 ) -> None:
     """Hand the write to the audit trail; refuse it if nobody records it."""
     answered = registry_written.send(
@@ -62,6 +64,7 @@ def _audit(
         enterprise=enterprise,
         before=before,
         after=after,
+        region=region,
     )
     if not answered:
         raise RuntimeError("registry writes are audited: xunhuan.audit must be installed")
@@ -85,6 +88,7 @@ def _fields_update(
     object_id: str,
     enterprise: Enterprise | None,
     actor: Actor,
+    region: Region | None = None,
 ) -> M:
     """Write checked ``fields`` onto a registry row and audit it, before and after as
     stored, in one transaction (the shared tail of every ``*_update`` service)."""
@@ -101,6 +105,7 @@ def _fields_update(
             enterprise=enterprise,
             before=before,
             after=_stored_state(obj),
+            region=region,
         )
     return obj
 
@@ -507,6 +512,7 @@ def park_register(
             obj=park,
             object_id=str(park.pk),
             enterprise=None,
+            region=park.region,
             before=None,
             after=_stored_state(park),
         )
@@ -550,4 +556,6 @@ def park_update(
         object_id=str(park.pk),
         enterprise=None,
         actor=actor,
+        # the park's region after the change: a moved park is its new region's
+        region=fields["region"],
     )

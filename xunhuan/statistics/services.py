@@ -313,7 +313,7 @@ def target_create(
     positive tonnes for a tonnage, none for a qualitative target), and a scope of
     ``groups`` names at least one waste group. Audited as ``target.create``.
     """
-    _region_acted_for(user, region_code, "设定", "set")
+    region = _region_acted_for(user, region_code, "设定", "set")
     with transaction.atomic():
         target = _target_write(
             user=user,
@@ -337,6 +337,7 @@ def target_create(
             object_type="target",
             object_id=str(target.public_id),
             enterprise=None,
+            region=region,
             after=target_snapshot(target),
         )
     return target
@@ -452,23 +453,25 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _target_for_change(user: User, target_public_id: str, what_zh: str, what_en: str) -> Target:
-    """The active target, locked, if the user holds an acting regulator seat over its
-    region (``_region_acted_for``)."""
+def _target_for_change(
+    user: User, target_public_id: str, what_zh: str, what_en: str
+) -> tuple[Target, Region]:
+    """The active target, locked, and its region, if the user holds an acting regulator
+    seat over that region (``_region_acted_for``)."""
     if user.is_anonymous:
         raise PermissionDenied("请先登录 / log in first")
     try:
         target = Target.objects.select_for_update().get(public_id=target_public_id)
     except (Target.DoesNotExist, ValueError, ValidationError) as exc:
         raise NotFound("目标不存在 / target not found", field="target") from exc
-    _region_acted_for(user, target.region_code, what_zh, what_en)
+    region = _region_acted_for(user, target.region_code, what_zh, what_en)
     if target.retired_at is not None:
         raise Conflict(
             "该目标已停用或已被修订，请对现行目标操作 / "
             "the target is retired or superseded; act on the current one",
             field="target",
         )
-    return target
+    return target, region
 
 
 def target_revise(*, user: User, target_public_id: str, reason: str, **changes: Any) -> Target:
@@ -487,7 +490,7 @@ def target_revise(*, user: User, target_public_id: str, reason: str, **changes: 
         changes["waste_groups"] = sorted(set(changes["waste_groups"]))
     text = reason_checked(reason)
     with transaction.atomic():
-        old = _target_for_change(user, target_public_id, "修订", "revise")
+        old, region = _target_for_change(user, target_public_id, "修订", "revise")
         fields: dict[str, Any] = {
             name: getattr(old, name) for name in TARGET_REVISABLE if name != "waste_groups"
         }
@@ -514,6 +517,7 @@ def target_revise(*, user: User, target_public_id: str, reason: str, **changes: 
             object_type="target",
             object_id=str(old.public_id),
             enterprise=None,
+            region=region,
             before=before,
             after={"reason": text, "retired_at": now.isoformat(), "target": target_snapshot(new)},
         )
@@ -526,7 +530,7 @@ def target_retire(*, user: User, target_public_id: str, reason: str) -> Target:
     included. Audited as ``target.retire``."""
     text = reason_checked(reason)
     with transaction.atomic():
-        target = _target_for_change(user, target_public_id, "停用", "retire")
+        target, region = _target_for_change(user, target_public_id, "停用", "retire")
         before = target_snapshot(target)
         target.retired_at = timezone.now()
         target.retired_by_id = user.pk
@@ -538,6 +542,7 @@ def target_retire(*, user: User, target_public_id: str, reason: str) -> Target:
             object_type="target",
             object_id=str(target.public_id),
             enterprise=None,
+            region=region,
             before=before,
             after={"reason": text, "retired_at": target.retired_at.isoformat()},
         )
