@@ -236,8 +236,11 @@ def check_audit(data: Any, d: Docs, persona: str) -> None:
     elif persona not in SEES:
         events = events.none()
     else:
-        # Regulators: every enterprise here is in their subtree; events of no
-        # enterprise (loading the divisions, a user's own token) are nobody's trail.
+        # Regulators: every enterprise here is in their subtree. These fixtures write
+        # no region's event (a target, a rule setting: tests/test_audit_regions.py),
+        # and events of neither (loading the divisions, a user's own token) are
+        # nobody's trail.
+        assert not events.filter(enterprise__isnull=True, region__isnull=False).exists()
         events = events.filter(enterprise__isnull=False)
     assert [(e["action"], e["object_id"]) for e in data["items"]] == [
         (e.action, e.object_id) for e in events
