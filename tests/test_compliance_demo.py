@@ -83,3 +83,31 @@ def test_every_planted_problem_is_found_and_no_clean_enterprise_is_flagged() -> 
     assert run.found == sum(by_rule.values())
     again = compliance_run(as_of=SPEC.end_date())
     assert (again.found, again.created, again.resolved) == (run.found, 0, 0)
+
+
+# Long enough for stock to lie in a yard beyond the rule's three years.
+LONG = DemoSpec(enterprises=40, years=4, end=dt.date(2025, 6, 30))
+
+
+def test_old_yard_stock_is_found_only_where_the_demo_keeps_it() -> None:
+    """Clean enterprises take stock older than two years to landfill each January; the
+    planted hoarders do not, and only they are flagged for stock kept too long."""
+    summary = demo_load(LONG)
+    hoarders = {
+        match["code"]
+        for line in summary.planted
+        if (match := PLANTED.search(line)) and match["problem"] == "贮存超期"
+    }
+    assert hoarders
+    compliance_run(as_of=LONG.end_date(), rule_ids=["STOCK-AGE", "YARD-3Y"])
+
+    def flagged(rule_id: str) -> set[str]:
+        return set(
+            Finding.objects.filter(rule_id=rule_id).values_list(
+                "enterprise__credit_code", flat=True
+            )
+        )
+
+    assert flagged("STOCK-AGE") == hoarders
+    # Stock above three years of generation needs years of hoarding too.
+    assert flagged("YARD-3Y") <= hoarders

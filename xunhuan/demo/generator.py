@@ -8,9 +8,11 @@ checks and hash chain as every other write. The same spec always gives the same
 enterprises, codes and quantities (the entries' ids and record times differ).
 
 Every handover at a generator has its matching receipt at the receiver, which
-utilizes or disposes of what it received the same day. Some enterprises carry
-planted problems for the compliance rules to find: yards too small for what is
-stored in them, permanent yards, mines that utilize no gangue, dumped waste.
+utilizes or disposes of what it received the same day. Each January a generator
+takes what has lain in its yard for over two years to landfill. Some enterprises
+carry planted problems for the compliance rules to find: yards too small for what
+is stored in them, permanent yards, yards never cleared, mines that utilize no
+gangue, dumped waste.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import contextlib
 import datetime as dt
 import math
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -143,6 +145,7 @@ class _Member:
     streams: list[_Stream] = field(default_factory=list)
     receives: list[_Receiver] = field(default_factory=list)
     dumps: bool = False
+    hoards: bool = False  # never clears old yard stock (planted; see _generator_drafts)
 
 
 # Writes one enterprise's drafts (in order) and returns how many entries it wrote.
@@ -363,6 +366,12 @@ def _generator_sites(
     member.dumps = archetype.key in {"coal_mine", "metal_mine"} and rng.random() < 0.01
     if member.dumps:
         summary.planted.append(f"{label}: 倾倒丢弃 / dumped waste")
+    # A few never clear their yard (drawn from a random sequence of their own, so the
+    # rest of the region stays as it was). It shows only once the history is long
+    # enough for stock to be older than the rule's three years.
+    member.hoards = _rng(spec, "hoard", member.index).random() < 0.02
+    if member.hoards and spec.end_date() >= spec.start_date() + HOARD_VISIBLE_AFTER:
+        summary.planted.append(f"{label}: 贮存超期 / yard stock kept beyond three years")
     for number, kind in enumerate(archetype.streams, start=1):
         annual = member.size_t * kind.share
         stream = waste_stream_register(
@@ -539,6 +548,17 @@ def _ledgers(
     return total
 
 
+# Clean enterprises take what has lain in the yard for more than two years to landfill
+# at the start of each year (the seeds allow temporary storage for three years at
+# most), so their oldest stock is under three years old at any time. Without it,
+# five years of history left stock older than three years in nearly every yard.
+CLEAR_OLDER_THAN = dt.timedelta(days=730)
+# A hoarder's stock becomes older than three years (the STOCK-AGE default) only in a
+# history this long (three years, plus a year so that the rule's window, which ends
+# at the last entry, leaves the first year's inflow out in any month).
+HOARD_VISIBLE_AFTER = dt.timedelta(days=4 * 365)
+
+
 def _generator_drafts(
     spec: DemoSpec,
     member: _Member,
@@ -569,9 +589,18 @@ def _generator_drafts(
         )
 
     yard_kg = {s.stream.pk: 0 for s in member.streams}
+    # What is in the yard by the day it came in, oldest first (first in, first out).
+    lots: dict[int, deque[tuple[dt.date, int]]] = {s.stream.pk: deque() for s in member.streams}
+    year = None
     for day, share_of_year, progress in periods:
         years_in = (day - spec.start_date()).days / 365.25
+        clear = year is not None and day.year != year and not member.hoards
+        year = day.year
         for s in member.streams:
+            if clear:
+                cleared = _take_older(lots[s.stream.pk], day - CLEAR_OLDER_THAN)
+                add(EntryKind.SELF_DISPOSED, cleared, s, day, site=yard, disposal_method="landfill")
+                yard_kg[s.stream.pk] -= cleared
             kind = s.kind
             winter = math.cos(2 * math.pi * (day.month - 1) / 12)
             base = s.annual_t * share_of_year * (1 + 0.03 * years_in) * (1 + kind.seasonal * winter)
@@ -605,6 +634,8 @@ def _generator_drafts(
                 left -= dumped
             add(EntryKind.STORAGE_IN, left, s, day, to_site=yard)
             yard_kg[s.stream.pk] += left
+            if left > 0:
+                lots[s.stream.pk].append((day, left))
             # Utilization of previous years' stock, taken from the yard.
             old_first, old_last = kind.old_stock
             old_rate = old_first + (old_last - old_first) * progress
@@ -612,7 +643,25 @@ def _generator_drafts(
             if old >= KG_PER_TONNE:
                 add(EntryKind.SELF_UTILIZED, old, s, day, site=yard, route=s.self_route)
                 yard_kg[s.stream.pk] -= old
+                _take_oldest(lots[s.stream.pk], old)
     return drafts
+
+
+def _take_oldest(lots: deque[tuple[dt.date, int]], kg: int) -> None:
+    """Take ``kg`` out of the yard's oldest lots (``(day, kg)``, oldest first)."""
+    while kg > 0 and lots:
+        day, held = lots.popleft()
+        if held > kg:
+            lots.appendleft((day, held - kg))
+        kg -= held
+
+
+def _take_older(lots: deque[tuple[dt.date, int]], cutoff: dt.date) -> int:
+    """Remove the lots that came in before ``cutoff``; return their kilograms."""
+    kg = 0
+    while lots and lots[0][0] < cutoff:
+        kg += lots.popleft()[1]
+    return kg
 
 
 def _hand_over(
