@@ -7,8 +7,7 @@ Two things the shared ``world`` fixture does not do, added here without touching
   the in-memory user. ``Client.force_login`` derives the session hash from the
   in-memory one, Django then finds it does not match the database and treats the
   request as anonymous. ``persist_passwords`` saves them.
-* PBKDF2 takes ~0.25 s per user and the world has ten; ``FAST_HASHERS`` makes the
-  fixture cheap enough for a matrix of hundreds of requests.
+  (Passwords are hashed with MD5 in tests: ``conftest.FAST_HASHERS``.)
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from tests.factories import credit_code_for, draft
 from xunhuan.ledger.models import ChainHead, IdempotencyKey, LedgerEntry, StockBalance
 from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.registry.models import Enterprise, Site, WasteCategory, WasteStream
-
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 PERSONAS = (
     "owner",

@@ -35,6 +35,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+# PBKDF2 at Django's work factor takes ~0.25 s per user (seconds under load) and the
+# personas' world has ten: tests hash with MD5. The demo's login test still checks a
+# password the demo set (with whatever hasher is configured).
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Autouse, so it is in force before any fixture makes a user."""
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """Migrations ran (catalogue included); add the division tree once per test database."""

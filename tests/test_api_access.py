@@ -26,11 +26,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pytest
 from django.test import Client
-from pytest_django import Settings
 
 from tests.access_support import (
     ENTERPRISES,
-    FAST_HASHERS,
     PERSONAS,
     PLANT_READERS,
     PLANT_WRITERS,
@@ -90,11 +88,6 @@ OWN_MATRICES = (
     "/api/tokens",
     "/api/public",
 )
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

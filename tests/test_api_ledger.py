@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
-from pytest_django import Settings
 
 from tests.access_support import (
-    FAST_HASHERS,
     counts_changed,
     new_credit_code,
     persist_passwords,
@@ -32,11 +30,6 @@ from xunhuan.registry.models import Enterprise, Park
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, PERSONAS, persist_passwords
+from tests.access_support import PERSONAS, persist_passwords
 from tests.conftest import World
 from xunhuan.accounts.models import ApiToken
 from xunhuan.accounts.services import api_token_create, token_digest
@@ -35,11 +34,6 @@ TOKEN_NOT_FOUND = {
 }
 # Personas holding a token in the fixture, and its name.
 HOLDERS = ("owner", "colleague", "reader", "driver", "carrier", "province_regulator")
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @dataclass

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from openpyxl import load_workbook
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, persist_passwords
+from tests.access_support import persist_passwords
 from tests.conftest import World
 from tests.factories import draft
 from xunhuan.audit.models import AuditEvent
@@ -34,11 +33,6 @@ from xunhuan.ledger.services import ledger_entries_post, ledger_entry_correct
 DAY = dt.date(2025, 3, 1)
 TODAY = dt.date(2025, 6, 30)
 CSV_HEADER = "日期,类型,设施编码,废物代码,数量（吨）,目的设施编码,备注"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 def events() -> list[tuple[str, str, str | None, str | None]]:

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, persist_passwords
+from tests.access_support import persist_passwords
 from tests.conftest import World
 from tests.factories import make_user, seat
 from tests.test_compliance_rules import _park, run
@@ -34,10 +33,9 @@ ENTERPRISE_SEATS = ("owner", "colleague", "reader", "driver", "outsider", "carri
 
 
 @pytest.fixture
-def acting(world: World, settings: Settings) -> World:
+def acting(world: World) -> World:
     """The world with acting (member) seats for the three regulators, who may then set
     targets and rules in their jurisdictions (readers may not, ADR 0016 / 0052)."""
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     Membership.objects.filter(user__username__in=REGULATORS).update(role=Role.MEMBER)
     persist_passwords(world)
     return world

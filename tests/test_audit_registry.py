@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, new_credit_code, persist_passwords
+from tests.access_support import new_credit_code, persist_passwords
 from tests.conftest import REGIONS_DIR, World
 from tests.factories import make_site
 from xunhuan.audit.models import AuditEvent
@@ -31,11 +30,6 @@ from xunhuan.registry.services import (
 )
 
 NEW_ENTERPRISE = {"name": "新登记测试企业", "industry": "4411", "roles": ["generator"]}
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 def only_event() -> AuditEvent:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from openpyxl import load_workbook
-from pytest_django import DjangoAssertNumQueries, Settings
+from pytest_django import DjangoAssertNumQueries
 
-from tests.access_support import FAST_HASHERS, persist_passwords
+from tests.access_support import persist_passwords
 from tests.conftest import World
 from tests.factories import make_enterprise, make_user, make_yard, seat
 from xunhuan.accounts.models import Membership, Role
@@ -86,8 +86,7 @@ def permanent_yards_found(world: World) -> dict[str, Finding]:
 
 
 @pytest.fixture
-def found(world: World, settings: Settings) -> dict[str, Finding]:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+def found(world: World) -> dict[str, Finding]:
     return permanent_yards_found(world)
 
 

@@ -11,9 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS
 from tests.conftest import World
 from tests.factories import make_enterprise, make_yard
 from tests.test_compliance_api import AS_OF, permanent_yards_found
@@ -29,8 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def found(world: World, settings: Settings) -> dict[str, Finding]:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+def found(world: World) -> dict[str, Finding]:
     return permanent_yards_found(world)
 
 

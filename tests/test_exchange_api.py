@@ -23,9 +23,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, PERSONAS, persist_passwords
+from tests.access_support import PERSONAS, persist_passwords
 from tests.test_exchange_app import Ordos, region  # noqa: F401  (fixture)
 from xunhuan.api.api import api
 from xunhuan.exchange import services
@@ -50,11 +49,6 @@ RUN_NOT_FOUND = {
     "field": "run",
     "row": None,
 }
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @dataclass

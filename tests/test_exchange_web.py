@@ -16,7 +16,6 @@ from tests.access_support import PERSONAS
 from tests.test_exchange_api import (  # noqa: F401  (fixtures)
     RUN_READERS,
     Setup,
-    _fast_passwords,
     _state,
     setup,
 )

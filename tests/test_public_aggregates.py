@@ -10,11 +10,10 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from pytest_django import Settings
 
 from tests.conftest import World
 from tests.factories import draft
-from tests.test_transfers_support import FAST_HASHERS, Party, new_transfer, party
+from tests.test_transfers_support import Party, new_transfer, party
 from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.registry.models import Enterprise, Site
 from xunhuan.statistics import public
@@ -29,11 +28,6 @@ from xunhuan.transfers.services import (
 
 T = Decimal
 DAY = dt.date(2025, 3, 1)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

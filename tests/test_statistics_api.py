@@ -16,9 +16,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, persist_passwords
+from tests.access_support import persist_passwords
 from tests.conftest import World
 from tests.factories import draft, make_enterprise, make_site
 from tests.test_statistics import post_story
@@ -28,11 +27,6 @@ from xunhuan.registry.models import Region
 from xunhuan.statistics.models import PublishedFigure, Target
 
 BASE = "/api/statistics"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

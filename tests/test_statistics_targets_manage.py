@@ -11,9 +11,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, persist_passwords
+from tests.access_support import persist_passwords
 from tests.conftest import World
 from tests.factories import make_user, seat
 from tests.test_statistics import post_story
@@ -37,11 +36,10 @@ OUTSIDERS = ["other_league_regulator", "owner", "reader", "league_reader", "anon
 
 
 @pytest.fixture
-def managed(world: World, settings: Settings) -> World:
+def managed(world: World) -> World:
     """The statistics story (准格尔 2024: 30 %, 2025: 66.67 % fly ash utilized), acting
     (member) seats for the three regulators, a read-only seat at 鄂尔多斯, and one
     target each for 准格尔 (85 % fly ash by 2026) and 包头 set by their regulators."""
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     post_story(world)
     regulators = ("league_regulator", "other_league_regulator", "province_regulator")
     Membership.objects.filter(user__username__in=regulators).update(role=Role.MEMBER)

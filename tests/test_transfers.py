@@ -14,7 +14,7 @@ from django.db import connection
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from tests.conftest import World
-from tests.test_transfers_support import FAST_HASHERS, Party, kinds_for, new_transfer, party, stock
+from tests.test_transfers_support import Party, kinds_for, new_transfer, party, stock
 from xunhuan.accounts.models import ApiToken
 from xunhuan.accounts.services import token_digest
 from xunhuan.audit.models import AuditEvent
@@ -44,11 +44,6 @@ from xunhuan.transfers.services import (
 )
 
 T = Decimal
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from django.test import Client
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from tests.conftest import World
-from tests.test_transfers_support import FAST_HASHERS, Party, new_transfer, party, stock
+from tests.test_transfers_support import Party, new_transfer, party, stock
 from xunhuan.accounts.services import api_token_create, api_token_revoke
 from xunhuan.api.api import api
 from xunhuan.audit.models import AuditEvent
@@ -69,11 +69,6 @@ DOC_NOT_FOUND = {
     "field": "number",
     "row": None,
 }
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @dataclass

@@ -19,15 +19,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from django.db import connection, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from pytest_django import Settings
 
 from tests.conftest import World
-from tests.test_transfers_support import FAST_HASHERS, Party, new_transfer, party, stock
+from tests.test_transfers_support import Party, new_transfer, party, stock
 from xunhuan.core.errors import DomainError
 from xunhuan.core.units import kg_to_tonnes
 from xunhuan.ledger.models import LedgerEntry
@@ -54,11 +52,6 @@ amounts = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("120"), plac
 # Weighed = declared x factor: inside and outside the 2 % tolerance, both ways.
 factors = st.sampled_from(["1", "0.99", "0.98", "0.9", "1.01", "1.05"])
 shares = st.sampled_from(["1", "0.5", "0"])
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 def ledger_sums(

@@ -8,10 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pytest_django import Settings
 
 from tests.conftest import World
-from tests.test_transfers_support import FAST_HASHERS, Party, new_transfer, party, stock
+from tests.test_transfers_support import Party, new_transfer, party, stock
 from xunhuan.audit.models import AuditEvent
 from xunhuan.core.errors import Conflict, PermissionDenied, ValidationFailed
 from xunhuan.ledger.models import LedgerEntry
@@ -26,11 +25,6 @@ from xunhuan.transfers.revisions import (
 from xunhuan.transfers.services import transfer_collect, transfer_issue
 
 T = Decimal
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

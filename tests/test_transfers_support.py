@@ -21,7 +21,6 @@ from xunhuan.transfers.models import Transfer
 from xunhuan.transfers.services import LegDraft, LineDraft, transfer_create
 
 STOCK_DAY = dt.date(2025, 1, 2)
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

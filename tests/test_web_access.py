@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 from django.test import Client
 from django.urls import URLPattern
-from pytest_django import Settings
 
 from tests.access_support import (
     ENTERPRISES,
-    FAST_HASHERS,
     PERSONAS,
     PLANT_PAGE_TEXT,
     PLANT_QUANTITIES,
@@ -45,11 +43,6 @@ LOGIN = "/accounts/login/"
 # Personas with no tie to the plant at all (the receiver is its counterparty and
 # legitimately sees the plant's name on its own receipts).
 STRANGERS = ("outsider", "carrier", "driver", "other_league_regulator")
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

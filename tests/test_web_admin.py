@@ -11,20 +11,13 @@ from typing import Any
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS
 from tests.factories import credit_code_for, make_enterprise, make_user
 from xunhuan.audit.models import AuditEvent
 from xunhuan.registry.models import Enterprise, FacilityCapacity, Park, Region, Site, WasteStream
 from xunhuan.registry.services import park_register
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

@@ -18,10 +18,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from openpyxl import load_workbook
-from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from tests.access_support import FAST_HASHERS, Seeded, seed
+from tests.access_support import Seeded, seed
 from tests.conftest import REGIONS_DIR, World
 from tests.ledger_tamper import _statements, truncate_guard
 from xunhuan.imports.exports import ledger_template_workbook
@@ -69,8 +68,7 @@ def _flush_allowed(django_db_setup: None, django_db_blocker: Any) -> Iterator[No
 
 
 @pytest.fixture(autouse=True)
-def _browser_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+def _browser_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test
     # makes between page actions are still plain synchronous calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -16,9 +16,8 @@ from django.contrib.staticfiles import finders
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, PERSONAS, Seeded, seed
+from tests.access_support import PERSONAS, Seeded, seed
 from tests.conftest import World
 from tests.factories import draft, make_enterprise, make_site
 from xunhuan.ledger.models import StockBalance
@@ -47,11 +46,6 @@ REGULATORS = {
     "other_league_regulator": "150200",
     "province_regulator": "150000",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

@@ -8,18 +8,12 @@ from decimal import Decimal
 
 import pytest
 from django.utils import translation
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, Seeded, seed
+from tests.access_support import Seeded, seed
 from tests.conftest import World
 from tests.factories import draft
 from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.web.templatetags.xunhuan_format import tonnes
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.mark.parametrize(

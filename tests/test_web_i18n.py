@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.utils import translation
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, Seeded, seed
+from tests.access_support import Seeded, seed
 from tests.conftest import World
 
 PO = Path(settings.BASE_DIR) / "xunhuan" / "locale" / "en" / "LC_MESSAGES" / "django.po"
@@ -95,11 +94,6 @@ class _Chrome(HTMLParser):
             return
         if data.strip():
             self.texts.append(data.strip())
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

@@ -10,19 +10,13 @@ from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, Seeded, seed
+from tests.access_support import Seeded, seed
 from tests.conftest import World
 from tests.factories import draft
 from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.statistics.selectors import StatScope, stats_table
 from xunhuan.web.pdf_annual import annual_summary, annual_summary_pdf
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

@@ -9,19 +9,13 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from pytest_django import Settings
 
 from tests.conftest import World
-from tests.test_transfers_support import FAST_HASHERS, Party, new_transfer, party
+from tests.test_transfers_support import Party, new_transfer, party
 from xunhuan.transfers.models import Transfer, TransferRevision
 from xunhuan.transfers.services import transfer_collect, transfer_issue
 
 T = Decimal
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

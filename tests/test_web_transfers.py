@@ -9,19 +9,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from pytest_django import Settings
 
-from tests.access_support import FAST_HASHERS, PERSONAS, Seeded, seed, snapshot, stock_of
+from tests.access_support import PERSONAS, Seeded, seed, snapshot, stock_of
 from tests.conftest import World
 from xunhuan.ledger.models import LedgerEntry
 from xunhuan.transfers.models import Transfer, TransferStatus
 
 LIST = "/transfers/"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

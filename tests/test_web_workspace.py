@@ -13,10 +13,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
-from pytest_django import Settings
 
 from tests.access_support import (
-    FAST_HASHERS,
     PERSONAS,
     PLANT_READERS,
     PLANT_WRITERS,
@@ -52,11 +50,6 @@ WORKSPACE_PAGES: dict[str, tuple[str, str]] = {
     "import_commit": ("write", "post"),
 }
 LOGIN = "/accounts/login/"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture
