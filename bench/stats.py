@@ -241,10 +241,12 @@ def _child(
         print(f"  drained pending marks: {drained}", file=sys.stderr)
     drain_s = time.perf_counter() - started
     if connection.vendor == "postgresql":
-        # Fresh planner statistics, as autovacuum would keep them (it is off on some
-        # servers, this one included; not timed).
+        # Vacuumed and analyzed, as autovacuum keeps a server after a bulk load (it is
+        # off on some, this one included; not timed): without the visibility map the
+        # drill-down's covering index is not used (a 10M region: 0.8 s, a full scan,
+        # against 0.25 s after VACUUM).
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
     entries = LedgerEntry.objects.count()
     year = 2025
     province = Region.objects.get(code="150000")
