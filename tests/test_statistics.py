@@ -24,6 +24,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Sum
 
 from tests.conftest import World
 from tests.factories import draft
@@ -275,6 +276,52 @@ def test_scope_limits_what_is_summed(story: World) -> None:
     league = stats_table(scope=stat_scope(users["league_regulator"]), by=["year"], year=2025)
     assert league[0].values["utilized"] == Decimal("60.000")
     assert stats_table(scope=stat_scope(AnonymousUser()), by=["year"]) == []
+
+
+def test_year_cells_follow_the_cells_and_serve_reports_without_months(story: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from xunhuan.statistics.models import StatYearCell
+
+    years = StatYearCell.objects.filter(enterprise=story.plant).order_by("year", "waste_id")
+    assert [(r.year, r.waste_id, r.generated, r.utilized) for r in years] == [
+        (y, w, Decimal(g), Decimal(u))
+        for y, w, g, u in StatCell.objects.filter(enterprise=story.plant)
+        .values_list("year", "waste_id")
+        .annotate(g=Sum("generated"), u=Sum("utilized"))
+        .order_by("year", "waste_id")
+    ]
+    # an enterprise list of a year (and its stock at the year's end) reads the year
+    # cells; a monthly one the cells
+    with CaptureQueriesContext(connection) as queries:
+        listed = stats_table(scope=EVERYTHING, by=["enterprise", "group"], year=2025)
+    assert all("statistics_statcell" not in q["sql"] for q in queries.captured_queries)
+    assert any("statistics_statyearcell" in q["sql"] for q in queries.captured_queries)
+    monthly = stats_table(scope=EVERYTHING, by=["enterprise", "month"], year=2025)
+    assert sum(r.values["utilized"] for r in listed) == sum(r.values["utilized"] for r in monthly)
+    # a new entry moves them in the same transaction
+
+    def plant_generated() -> Decimal:
+        rows = stats_table(scope=EVERYTHING, by=["enterprise", "group"], year=2025)
+        return sum(
+            (r.values["generated"] for r in rows if r.keys["enterprise"] == story.plant.pk),
+            Decimal(0),
+        )
+
+    before = plant_generated()
+    ledger_entries_post(
+        enterprise=story.plant,
+        drafts=[draft(story.plant_site, quantity="5", day=dt.date(2025, 3, 9))],
+    )
+    assert plant_generated() == before + 5
+    assert stat_cells_check().ok
+    StatYearCell.objects.filter(enterprise=story.plant, year=2025).update(
+        stock_change=Decimal("1.000")
+    )
+    assert any("年度汇总" in p for p in stat_cells_check().problems)
+    stat_cells_rebuild()
+    assert stat_cells_check().ok
 
 
 def test_region_rollup_follows_the_cells_and_the_check_watches_it(story: World) -> None:

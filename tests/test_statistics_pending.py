@@ -29,9 +29,15 @@ from xunhuan.ledger.rules import EntryDraft
 from xunhuan.ledger.services import ledger_entry_post
 from xunhuan.registry.models import Enterprise, Region, Site
 from xunhuan.registry.services import regions_load
-from xunhuan.statistics.cells import CELL_DIMS, CELL_MEASURES, ROLLUP_DIMS
+from xunhuan.statistics.cells import CELL_DIMS, CELL_MEASURES, ROLLUP_DIMS, YEAR_DIMS
 from xunhuan.statistics.check import stat_cells_check
-from xunhuan.statistics.models import StatCell, StatPending, StatRegionCell, StatRouteCell
+from xunhuan.statistics.models import (
+    StatCell,
+    StatPending,
+    StatRegionCell,
+    StatRouteCell,
+    StatYearCell,
+)
 from xunhuan.statistics.pending import JOB_PENDING, SYNC_REFRESH_MAX_ENTRIES, stats_pending_count
 from xunhuan.statistics.selectors import StatScope, stat_scope
 from xunhuan.statistics.services import DrainResult, stat_cells_rebuild, stat_pending_drain
@@ -68,7 +74,8 @@ def ingest_bulk(world: World) -> None:
 
 
 def snapshot() -> list[tuple[Any, ...]]:
-    """Every cell, route cell and rollup row with all its columns, in a stable order."""
+    """Every cell, route cell, rollup row and year cell with all its columns, in a stable
+    order."""
     cells = list(
         StatCell.objects.order_by("enterprise_id", "waste_id", "month").values_list(
             *CELL_DIMS, *MEASURES
@@ -84,7 +91,12 @@ def snapshot() -> list[tuple[Any, ...]]:
             *ROLLUP_DIMS, *MEASURES
         )
     )
-    return [*cells, ("routes",), *routes, ("rollup",), *rollup]
+    years = list(
+        StatYearCell.objects.order_by("enterprise_id", "waste_id", "year").values_list(
+            *YEAR_DIMS, *MEASURES
+        )
+    )
+    return [*cells, ("routes",), *routes, ("rollup",), *rollup, ("years",), *years]
 
 
 def marks() -> set[tuple[int, str]]:
@@ -156,8 +168,9 @@ def test_drain_gives_exactly_the_rebuild_and_is_idempotent(world: World) -> None
     assert stat_pending_drain() == DrainResult(enterprises=1, cells=12)
     assert marks() == set()
     drained = snapshot()
-    # 13 cells (12 of the plant, 1 of the outsider), 1 route cell, 13 rollup rows
-    assert len(drained) == 13 + 1 + 1 + 1 + 13
+    # 13 cells (12 of the plant, 1 of the outsider), 1 route cell, 13 rollup rows,
+    # 5 year cells (the plant's two wastes in 2024 and 2025, the outsider's one)
+    assert len(drained) == 13 + 1 + 1 + 1 + 13 + 1 + 5
     assert stat_pending_drain() == DrainResult(enterprises=0, cells=0)
     assert snapshot() == drained
     stat_cells_rebuild()

@@ -22,7 +22,7 @@ from django.db.models.functions import TruncMonth
 from xunhuan.core.indicators import MonthFlows, MonthIndicators, derive_series
 from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose
 from xunhuan.registry.models import Enterprise, Region, Site, SiteKind, WasteCategory
-from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell
+from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell, StatYearCell
 
 _YARD = SiteKind.STORAGE.value
 _UTIL, _DISP = Purpose.UTILIZATION.value, Purpose.DISPOSAL.value
@@ -278,13 +278,36 @@ ROLLUP_KEY = ("region_id", "waste_id", "month")
 ROLLUP_CHUNK = 500
 
 
-def rollup_select(where: str) -> str:
-    dims = ", ".join(ROLLUP_DIMS)
+def _sums_select(dims: Sequence[str], where: str) -> str:
+    """The cells ``where`` picks, summed by ``dims``."""
+    columns = ", ".join(dims)
     sums = ", ".join(f"SUM({m})" for m in CELL_MEASURES)
     return (
-        f"SELECT {dims}, {sums} FROM {StatCell._meta.db_table} "  # noqa: S608 - fixed names
-        f"{where} GROUP BY {dims}"
+        f"SELECT {columns}, {sums} FROM {StatCell._meta.db_table} "  # noqa: S608 - fixed names
+        f"{where} GROUP BY {columns}"
     )
+
+
+def rollup_select(where: str) -> str:
+    return _sums_select(ROLLUP_DIMS, where)
+
+
+# The year cells: the cells of a series summed by year (models.StatYearCell).
+YEAR_DIMS = tuple(d for d in CELL_DIMS if d not in ("month", "quarter"))
+
+
+def year_select(where: str) -> str:
+    return _sums_select(YEAR_DIMS, where)
+
+
+def year_cells_write(where: str = "", params: Sequence[Any] = ()) -> None:
+    """Rewrite the year cells of the series ``where`` picks (a clause over
+    ``enterprise_id`` and ``waste_id``; empty: all) from their cells."""
+    table = StatYearCell._meta.db_table
+    columns = ", ".join((*YEAR_DIMS, *CELL_MEASURES))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} {where}", list(params))  # noqa: S608
+        cursor.execute(f"INSERT INTO {table} ({columns}) {year_select(where)}", list(params))
 
 
 def rollup_rebuild() -> None:

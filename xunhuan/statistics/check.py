@@ -28,12 +28,14 @@ from xunhuan.statistics.cells import (
     CELL_DIMS,
     CELL_MEASURES,
     ROLLUP_DIMS,
+    YEAR_DIMS,
     build_rows,
     enterprise_dims,
     rollup_select,
     waste_groups,
+    year_select,
 )
-from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell
+from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell, StatYearCell
 
 MAX_PROBLEMS = 50
 
@@ -170,16 +172,18 @@ def stat_cells_check() -> CheckReport:
     for row in sorted(expected_routes ^ stored_routes, key=str)[:10]:
         side = "缺少 / missing" if row in expected_routes else "多余或过期 / stale"
         report.add(f"利用方式单元{side}: {row}")
-    # 4. the region rollup is the sum of the cells
-    with connection.cursor() as cursor:
-        cursor.execute(rollup_select(""))
-        from_cells = {_normal(tuple(r)) for r in cursor.fetchall()}
-    in_rollup = {
-        _normal(r) for r in _stored(StatRegionCell._meta.db_table, (*ROLLUP_DIMS, *CELL_MEASURES))
-    }
-    for row in sorted(from_cells ^ in_rollup, key=str)[:10]:
-        side = "缺少 / missing" if row in from_cells else "多余或过期 / stale"
-        report.add(f"区域汇总{side}: {row}")
+    # 4. the region rollup and the year cells are the cells summed
+    for label, select, table, dims in (
+        ("区域汇总", rollup_select(""), StatRegionCell._meta.db_table, ROLLUP_DIMS),
+        ("年度汇总", year_select(""), StatYearCell._meta.db_table, YEAR_DIMS),
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(select)
+            summed = {_normal(tuple(r)) for r in cursor.fetchall()}
+        stored = {_normal(r) for r in _stored(table, (*dims, *CELL_MEASURES))}
+        for row in sorted(summed ^ stored, key=str)[:10]:
+            side = "缺少 / missing" if row in summed else "多余或过期 / stale"
+            report.add(f"{label}{side}: {row}")
     # 3. stock on hand
     cells_stock = {
         (r["enterprise_id"], r["waste_id"]): int(r["s"] or 0)

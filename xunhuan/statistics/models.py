@@ -36,9 +36,10 @@ def cell_ref(to: type[models.Model], *, null: bool = False) -> models.ForeignKey
     )
 
 
-class CellDimensions(models.Model):
-    """Where and when a cell's tonnes belong; copied from the enterprise when the cell is
-    written (a rebuild follows an enterprise that moved region or park).
+class SeriesDimensions(models.Model):
+    """Whose tonnes and where: an enterprise's series of one waste, with the dimensions
+    copied from the enterprise when the rows are written (a rebuild follows an
+    enterprise that moved region or park).
 
     The cells are derived rows, written only by SQL that joins the very rows they
     point to, and checked against the ledger by ``stats_check``: their references
@@ -57,6 +58,14 @@ class CellDimensions(models.Model):
     industry = cell_ref(Industry)
     waste = cell_ref(WasteCategory)
     waste_group = cell_ref(WasteGroup, null=True)
+
+    class Meta:
+        abstract = True
+
+
+class CellDimensions(SeriesDimensions):
+    """Where and when a cell's tonnes belong: the series and its month."""
+
     month = models.DateField(_("月份"))  # the first day of the month (Asia/Shanghai dates)
     year = models.PositiveSmallIntegerField(_("年"))
     quarter = models.PositiveSmallIntegerField(_("季度"))
@@ -65,8 +74,9 @@ class CellDimensions(models.Model):
         abstract = True
 
 
-class StatCell(CellDimensions):
-    """One enterprise's ledger for one waste in one month, summed (tonnes)."""
+class CellSums(models.Model):
+    """What a cell holds: the ledger's sums by kind and the indicators derived from them
+    (tonnes, stored as kilograms); a rollup holds the same columns summed."""
 
     entries = models.PositiveIntegerField(_("记录数"))
     # Sums of the ledger by kind (reversals netted in): what stats_check compares
@@ -88,6 +98,13 @@ class StatCell(CellDimensions):
     received_handled = TonnesField(_("接收后利用处置量"), db_column="received_handled_kg")
     # Change of stock on hand (every origin): stock at a date sums the earlier months.
     stock_change = TonnesField(_("库存变化量"), db_column="stock_change_kg")
+
+    class Meta:
+        abstract = True
+
+
+class StatCell(CellDimensions, CellSums):
+    """One enterprise's ledger for one waste in one month, summed (tonnes)."""
 
     class Meta:
         verbose_name = _("统计单元")
@@ -118,7 +135,7 @@ class StatCell(CellDimensions):
         return f"{self.enterprise_id}/{self.waste_id}/{self.month:%Y-%m}"
 
 
-class StatRegionCell(models.Model):
+class StatRegionCell(CellSums):
     """The cells of one region (county), waste and month summed over its enterprises.
 
     Dashboards of regulators group regions, waste groups and periods only; this
@@ -135,22 +152,6 @@ class StatRegionCell(models.Model):
     month = models.DateField(_("月份"))
     year = models.PositiveSmallIntegerField(_("年"))
     quarter = models.PositiveSmallIntegerField(_("季度"))
-    entries = models.PositiveIntegerField(_("记录数"))
-    generated = TonnesField(_("产生量"), db_column="generated_kg")
-    received = TonnesField(_("接收量"), db_column="received_kg")
-    self_utilized = TonnesField(_("自行利用量"), db_column="self_utilized_kg")
-    handed_utilization = TonnesField(_("委托利用量"), db_column="handed_utilization_kg")
-    self_disposed = TonnesField(_("自行处置量"), db_column="self_disposed_kg")
-    handed_disposal = TonnesField(_("委托处置量"), db_column="handed_disposal_kg")
-    discarded = TonnesField(_("倾倒丢弃记录量"), db_column="discarded_kg")
-    utilized = TonnesField(_("综合利用量"), db_column="utilized_kg")
-    utilized_prior = TonnesField(_("其中：综合利用往年贮存量"), db_column="utilized_prior_kg")
-    disposed = TonnesField(_("处置量"), db_column="disposed_kg")
-    disposed_prior = TonnesField(_("其中：处置往年贮存量"), db_column="disposed_prior_kg")
-    storage_added = TonnesField(_("贮存量（本年）"), db_column="storage_added_kg")
-    dumped = TonnesField(_("倾倒丢弃量"), db_column="dumped_kg")
-    received_handled = TonnesField(_("接收后利用处置量"), db_column="received_handled_kg")
-    stock_change = TonnesField(_("库存变化量"), db_column="stock_change_kg")
 
     class Meta:
         verbose_name = _("区域统计单元")
@@ -172,6 +173,41 @@ class StatRegionCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id}/{self.waste_id}/{self.month:%Y-%m}"
+
+
+class StatYearCell(SeriesDimensions, CellSums):
+    """One enterprise's cells of one waste in one year, summed.
+
+    Reports without a month or quarter (an enterprise list of a county's year, its
+    stock on hand at the year's end) read one row per series and year here instead
+    of twelve. Rewritten with its series whenever the cells are (the same
+    transaction, ``services._series_recompute``), rebuilt by ``stat_cells_rebuild``,
+    compared with the cells by ``stats_check``.
+    """
+
+    year = models.PositiveSmallIntegerField(_("年"))
+
+    class Meta:
+        verbose_name = _("年度统计单元")
+        verbose_name_plural = _("年度统计单元")
+        constraints = [
+            # also the index of a series' rows (the rewrite deletes by enterprise, waste)
+            models.UniqueConstraint(
+                fields=["enterprise", "waste", "year"], name="stat_year_cell_unique"
+            ),
+        ]
+        indexes = [
+            # a subtree's year (region_path LIKE 'p%' AND year = y) and its stock at the
+            # end of a year (AND year <= y)
+            models.Index(
+                fields=["region_path", "year"],
+                name="stat_year_path_idx",
+                opclasses=["varchar_pattern_ops", ""],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}/{self.waste_id}/{self.year}"
 
 
 class StatRouteCell(CellDimensions):

@@ -38,6 +38,7 @@ from xunhuan.statistics.models import (
     StatCell,
     StatRegionCell,
     StatRouteCell,
+    StatYearCell,
     Target,
     TargetMetric,
     TargetScope,
@@ -208,7 +209,7 @@ def _check_by(by: Sequence[str]) -> list[str]:
 
 
 def _cells(
-    model: type[StatCell] | type[StatRouteCell] | type[StatRegionCell],
+    model: type[StatCell] | type[StatRouteCell] | type[StatRegionCell] | type[StatYearCell],
     *,
     scope: StatScope,
     region: Region | None,
@@ -224,7 +225,7 @@ def _cells(
     if waste_group:
         rows = rows.filter(waste_group_id=waste_group)
     if park_id is not None:
-        rows = rows.filter(park_id=park_id)  # type: ignore[misc]  # only StatCell has park_id (see _source)
+        rows = rows.filter(park_id=park_id)  # type: ignore[misc]  # the region rollup has no park_id (see _source)
     return rows
 
 
@@ -232,12 +233,19 @@ def _cells(
 ROLLUP_DIMENSIONS = frozenset({"city", "county", "waste", "group", "year", "quarter", "month"})
 
 
+# Groupings finer than a year that only the monthly cells hold.
+WITHIN_YEAR = frozenset({"quarter", "month"})
+
+
 def _source(
     scope: StatScope, *, by: Sequence[str] = (), park_id: int | None = None
-) -> type[StatCell] | type[StatRegionCell]:
-    """The region rollup when it can answer (fewer rows), else the enterprise cells."""
+) -> type[StatCell] | type[StatRegionCell] | type[StatYearCell]:
+    """The region rollup when it can answer (fewest rows), else the year cells when no
+    grouping is finer than a year (a twelfth of the rows), else the monthly cells."""
     if scope.by_region_only and park_id is None and set(by) <= ROLLUP_DIMENSIONS:
         return StatRegionCell
+    if not WITHIN_YEAR & set(by):
+        return StatYearCell
     return StatCell
 
 

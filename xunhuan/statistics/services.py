@@ -32,6 +32,7 @@ from xunhuan.statistics.cells import (
     rollup_apply,
     rollup_rebuild,
     rollup_sums,
+    year_cells_write,
 )
 from xunhuan.statistics.models import (
     FillState,
@@ -108,8 +109,10 @@ def _series_recompute(series: Callable[[str], str], params: Sequence[Any]) -> in
         for table in (StatCell._meta.db_table, StatRouteCell._meta.db_table):
             cursor.execute(f"DELETE FROM {table} {where}", list(params))  # noqa: S608
     written = cells_write(where=f"WHERE {series('e.')}", params=params)
-    # The region rollup moves by the difference, so it stays the sum of the cells.
+    # The region rollup moves by the difference, so it stays the sum of the cells;
+    # the series' year cells are its own, rewritten.
     rollup_apply(before, rollup_sums(where, params))
+    year_cells_write(where, params)
     return written
 
 
@@ -228,6 +231,7 @@ def stat_cells_rebuild() -> RebuildResult:
         StatCell.objects.all().delete()
         cells = cells_write()
         rollup_rebuild()
+        year_cells_write()
         entries = LedgerEntry.objects.count()
         FillState.objects.filter(name=FILL_STATE_NAME).update(
             state=FillState.State.DONE, finished_at=timezone.now(), cells=cells, entries=entries
