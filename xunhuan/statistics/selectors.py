@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Max, Q, QuerySet, Sum, Value, When
 
@@ -34,6 +35,7 @@ from xunhuan.core.indicators import (
 from xunhuan.core.units import kg_to_tonnes
 from xunhuan.registry.models import Enterprise, Industry, Park, Region, WasteCategory, WasteGroup
 from xunhuan.statistics.models import (
+    REPORT_MEASURES,
     PublishedFigure,
     StatCell,
     StatRegionCell,
@@ -63,17 +65,7 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
 }
 TIME_DIMENSIONS = frozenset({"year", "quarter", "month"})
 # Measures (cell columns, kg in the database) in report order.
-MEASURES = (
-    "generated",
-    "utilized",
-    "utilized_prior",
-    "disposed",
-    "disposed_prior",
-    "storage_added",
-    "dumped",
-    "received",
-    "received_handled",
-)
+MEASURES = REPORT_MEASURES
 LABELS_ZH = {
     "city": "盟市",
     "county": "旗县区",
@@ -324,7 +316,7 @@ def stats_table(
     time grouping, each row also carries its stock on hand at the end of ``year``.
     """
     by = _check_by(by)
-    columns = [c for dim in by for c in DIMENSIONS[dim]]
+    columns = list(dict.fromkeys(c for dim in by for c in DIMENSIONS[dim]))
     if "route" in by:
         rows = list(
             _cells(
@@ -358,11 +350,13 @@ def stats_table(
         waste_group=waste_group,
         park_id=park_id,
     )
-    rows = list(
+    width = len(columns)
+    grouped = _plain_rows(
         cells.values(*columns).annotate(**{m: _kg_sum(m) for m in MEASURES}).order_by(*columns)
     )
+    with_stock = not TIME_DIMENSIONS & set(by)
     stock: dict[tuple[Any, ...], int] = {}
-    if not TIME_DIMENSIONS & set(by):
+    if with_stock:
         stocked = _cells(
             source,
             scope=scope,
@@ -373,14 +367,16 @@ def stats_table(
         )
         if year is not None:
             stocked = stocked.filter(year__lte=year)
-        for r in stocked.values(*columns).annotate(stock=_kg_sum("stock_change")).order_by():
-            stock[tuple(r[c] for c in columns)] = int(r["stock"] or 0)
+        for r in _plain_rows(
+            stocked.values(*columns).annotate(stock=_kg_sum("stock_change")).order_by()
+        ):
+            stock[r[:width]] = int(r[width] or 0)
+    rows = [dict(zip(columns, r[:width], strict=True)) for r in grouped]
     names = _labels(by, rows)
-    with_stock = not TIME_DIMENSIONS & set(by)
     out = []
-    for r in rows:
-        kg = {m: int(r[m] or 0) for m in MEASURES}
-        keys = {dim: _key_of(dim, r) for dim in by}
+    for r, row in zip(grouped, rows, strict=True):
+        kg = dict(zip(MEASURES, (int(v or 0) for v in r[width:]), strict=True))
+        keys = {dim: _key_of(dim, row) for dim in by}
         out.append(
             StatRow(
                 keys=keys,
@@ -391,12 +387,24 @@ def stats_table(
                     generated=kg["generated"],
                     utilized_prior=kg["utilized_prior"],
                 ),
-                stock_on_hand=_tonnes(stock.get(tuple(r[c] for c in columns), 0))
-                if with_stock
-                else None,
+                stock_on_hand=_tonnes(stock.get(r[:width], 0)) if with_stock else None,
             )
         )
     return out
+
+
+def _plain_rows(rows: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """A ``values()`` query's rows as the driver returns them, in its select order
+    (grouping columns, then sums), without Django's per-value converters: a report
+    sums thousands of rows and turns the kilograms into tonnes itself. Months come
+    back as dates, or as text from SQLite, which ``_key_of`` reads alike."""
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # a scope that sees nothing (Q(pk__in=[])): no query at all
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(r) for r in cursor.fetchall()]
 
 
 # --- targets -----------------------------------------------------------------
