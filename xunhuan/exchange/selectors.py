@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -46,6 +45,7 @@ from xunhuan.exchange.models import (
     Run,
     Scenario,
 )
+from xunhuan.ledger.bulk import rows_select
 from xunhuan.ledger.models import EntryKind, LedgerEntry, StockBalance
 from xunhuan.registry.models import (
     Enterprise,
@@ -103,18 +103,6 @@ def month_end(period: dt.date) -> dt.date:
 
 SOURCES = ("surplus", "stock", "listing")
 _USED_KINDS = (EntryKind.SELF_UTILIZED, EntryKind.SELF_DISPOSED, EntryKind.HANDED_OVER)
-
-
-def _rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
-    """The rows of a ``values_list`` query as the driver returns them.
-
-    Django's per-value converters cost ~10 µs a row; the exchange reads tens of
-    thousands of rows whose SQL already casts every value to an int, float or text."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
-    return rows
 
 
 def _float(expression: Any) -> Cast:
@@ -244,7 +232,7 @@ class DemandTable:
 def _declared_quality_rows(region: Region) -> dict[tuple[int, str], tuple[float, ...]]:
     """Latest declared quality per (enterprise, waste), as floats (NaN = not declared)."""
     latest: dict[tuple[int, str], tuple[float, ...]] = {}
-    rows = _rows(
+    rows = rows_select(
         QualityDeclaration.objects.filter(site__enterprise__region__path__startswith=region.path)
         .order_by("declared_at", "pk")
         .values_list(
@@ -289,7 +277,7 @@ def free_yard_kg(*, enterprise_ids: NDArray[np.int64], region: Region) -> NDArra
     """Per given enterprise: design capacity of its storage yards minus their stock
     (kg, at least 0); what its surplus may be held in between months."""
     design = dict(
-        _rows(
+        rows_select(
             Site.objects.filter(
                 enterprise__region__path__startswith=region.path,
                 kind=SiteKind.STORAGE,
@@ -302,7 +290,7 @@ def free_yard_kg(*, enterprise_ids: NDArray[np.int64], region: Region) -> NDArra
         )
     )
     held = dict(
-        _rows(
+        rows_select(
             StockBalance.objects.filter(
                 site__enterprise__region__path__startswith=region.path,
                 site__kind=SiteKind.STORAGE,
@@ -357,7 +345,7 @@ def exchange_supply_table(
             "enterprise_id", "waste_id", "site_id", "generated", "placed", "lat", "lon", "region_id"
         )
     )
-    rows = _rows(month)
+    rows = rows_select(month)
     enterprise_ids = np.array([r[0] for r in rows], dtype=np.int64)
     wastes = [r[1] for r in rows]
     generated = np.array([r[3] for r in rows], dtype=np.int64)
@@ -379,7 +367,7 @@ def exchange_supply_table(
     first = order[starts[keep]]
     surplus = surplus[keep].astype(np.int64)
 
-    stock_rows = _rows(
+    stock_rows = rows_select(
         StockBalance.objects.filter(
             site__enterprise__region__path__startswith=region.path,
             site__kind=SiteKind.STORAGE,
@@ -404,7 +392,7 @@ def exchange_supply_table(
     stock_rows = [stock_rows[int(i)] for i in stock_keep]
     drawable = drawable[stock_keep]
 
-    listings = _rows(
+    listings = rows_select(
         Listing.objects.filter(
             in_region,
             withdrawn_at__isnull=True,
@@ -467,7 +455,7 @@ def exchange_demand_table(*, region: Region, period: dt.date) -> DemandTable:
     utilized in the month; receivers without spare capacity are left out."""
     end = month_end(period)
     codes = _region_codes(region)
-    rows = _rows(
+    rows = rows_select(
         FacilityCapacity.objects.filter(
             site__enterprise__region__path__startswith=region.path,
             site__kind=SiteKind.UTILIZATION,
@@ -497,7 +485,7 @@ def exchange_demand_table(*, region: Region, period: dt.date) -> DemandTable:
     )
     used = {
         (site, waste): kg
-        for site, waste, kg in _rows(
+        for site, waste, kg in rows_select(
             LedgerEntry.objects.filter(
                 kind=EntryKind.SELF_UTILIZED, occurred_on__gte=period, occurred_on__lte=end
             )
@@ -573,7 +561,7 @@ def quality_limits_for(
     *, region: Region
 ) -> list[tuple[int, str, str, str, float | None, float | None]]:
     """Utilizers' quality limits in the region: (site, waste, attribute, scope, min, max)."""
-    return _rows(
+    return rows_select(
         QualityLimit.objects.filter(site__enterprise__region__path__startswith=region.path)
         .order_by("pk")
         .values_list(
@@ -584,7 +572,7 @@ def quality_limits_for(
 
 def rail_links_for(*, region: Region) -> list[tuple[int, int, float, float, float]]:
     """Active rail links of the region's sites: (site, terminal, lat, lon, drayage km)."""
-    return _rows(
+    return rows_select(
         RailLink.objects.filter(
             site__enterprise__region__path__startswith=region.path, is_active=True
         ).values_list(
@@ -780,7 +768,7 @@ class LeagueEffect:
 def _league_group_kg(run: Run) -> dict[tuple[str, str | None], int]:
     """Tonnes (kg) the run utilizes per (source league, waste group)."""
     out: dict[tuple[str, str | None], int] = {}
-    rows = _rows(
+    rows = rows_select(
         run.flows.values("source_enterprise__region__path", "waste__group_id")
         .annotate(kg=_kg("quantity"))
         .order_by()

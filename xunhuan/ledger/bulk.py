@@ -15,9 +15,12 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from xunhuan.core.chain import GENESIS_HASH, entry_hash_text, entry_text, json_text
@@ -335,6 +338,21 @@ def rows_insert(*, table: str, columns: Sequence[str], rows: Iterable[tuple[obje
         f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608 - fixed names
         rows,
     )
+
+
+def rows_select(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values()``/``values_list()`` query as the driver returns them, in
+    its select order, without Django's per-value converters (~10 µs a row): for readers
+    of tens of thousands of rows (the exchange, the statistics reports) that convert
+    what they need themselves. A query that can match nothing (``pk__in=[]``) runs no
+    SQL and gives no rows, as iterating it would."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def _simulate_stock(drafts: Sequence[EntryDraft], kgs: Sequence[int]) -> dict[tuple[int, str], int]:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Max, Q, QuerySet, Sum, Value, When
 
@@ -33,6 +32,7 @@ from xunhuan.core.indicators import (
     year_reached,
 )
 from xunhuan.core.units import kg_to_tonnes
+from xunhuan.ledger.bulk import rows_select
 from xunhuan.registry.models import Enterprise, Industry, Park, Region, WasteCategory, WasteGroup
 from xunhuan.statistics.models import (
     REPORT_MEASURES,
@@ -351,7 +351,7 @@ def stats_table(
         park_id=park_id,
     )
     width = len(columns)
-    grouped = _plain_rows(
+    grouped = rows_select(
         cells.values(*columns).annotate(**{m: _kg_sum(m) for m in MEASURES}).order_by(*columns)
     )
     with_stock = not TIME_DIMENSIONS & set(by)
@@ -367,7 +367,7 @@ def stats_table(
         )
         if year is not None:
             stocked = stocked.filter(year__lte=year)
-        for r in _plain_rows(
+        for r in rows_select(
             stocked.values(*columns).annotate(stock=_kg_sum("stock_change")).order_by()
         ):
             stock[r[:width]] = int(r[width] or 0)
@@ -391,20 +391,6 @@ def stats_table(
             )
         )
     return out
-
-
-def _plain_rows(rows: QuerySet[Any]) -> list[tuple[Any, ...]]:
-    """A ``values()`` query's rows as the driver returns them, in its select order
-    (grouping columns, then sums), without Django's per-value converters: a report
-    sums thousands of rows and turns the kilograms into tonnes itself. Months come
-    back as dates, or as text from SQLite, which ``_key_of`` reads alike."""
-    try:
-        sql, params = rows.query.sql_with_params()
-    except EmptyResultSet:  # a scope that sees nothing (Q(pk__in=[])): no query at all
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [tuple(r) for r in cursor.fetchall()]
 
 
 # --- targets -----------------------------------------------------------------
