@@ -9,14 +9,16 @@ over the pre-aggregated cells); rates are computed from the summed tonnes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Max, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast
 
 from xunhuan.accounts.models import WRITER_ROLES, Membership
 from xunhuan.accounts.selectors import regions_regulated_by
@@ -241,15 +243,21 @@ def _source(
     return StatCell
 
 
-def _kg_sum(column: str) -> Sum:
-    return Sum(column, output_field=BigIntegerField())
+def _kg_sum(column: str) -> Cast:
+    """The kilograms of ``column`` summed, as an integer: PostgreSQL's ``SUM`` of a
+    bigint is a numeric, which the driver would turn into a ``Decimal`` per value."""
+    return Cast(Sum(column), output_field=BigIntegerField())
 
 
-def _labels(by: Iterable[str], rows: list[dict[str, Any]]) -> dict[str, dict[Any, str]]:
-    """Names for the grouping values present: one query per named dimension."""
+def _labels(
+    by: Iterable[str], rows: Sequence[Sequence[Any]], columns: Sequence[str]
+) -> dict[str, dict[Any, str]]:
+    """Names for the grouping values present in ``rows`` (tuples, ``columns`` first):
+    one query per named dimension."""
     names: dict[str, dict[Any, str]] = {}
     for dim in by:
-        values = {row[DIMENSIONS[dim][0]] for row in rows} - {None}
+        at = columns.index(DIMENSIONS[dim][0])
+        values = {row[at] for row in rows} - {None}
         if dim in ("city", "county"):
             names[dim] = dict(Region.objects.filter(code__in=values).values_list("code", "name"))
         elif dim == "park":
@@ -282,22 +290,50 @@ def _labels(by: Iterable[str], rows: list[dict[str, Any]]) -> dict[str, dict[Any
     return names
 
 
+_NO_TONNES = Decimal(0).scaleb(-3)
+
+
 def _tonnes(kg: int) -> Decimal:
     """``kg_to_tonnes`` without the quantize: an integer scaled by 10^-3 already has
-    exactly three places, and dashboards convert thousands of values per request."""
-    return Decimal(kg).scaleb(-3)
+    exactly three places, and dashboards convert thousands of values per request
+    (most of them zero: one shared ``0.000``, as Decimals are immutable)."""
+    return Decimal(kg).scaleb(-3) if kg else _NO_TONNES
+
+
+def _month_key(value: Any) -> str:
+    """``YYYY-MM`` of a month column (a date; ISO text on SQLite)."""
+    if isinstance(value, str):
+        return value[:7]
+    return f"{value.year:04d}-{value.month:02d}"
 
 
 def _key_of(dim: str, row: Mapping[str, Any]) -> Any:
-    columns = DIMENSIONS[dim]
     if dim == "quarter":
         return f"{row['year']}Q{row['quarter']}"
-    value = row[columns[0]]
-    if dim == "month":
-        if isinstance(value, str):
-            return value[:7]
-        return f"{value.year:04d}-{value.month:02d}"
-    return value
+    value = row[DIMENSIONS[dim][0]]
+    return _month_key(value) if dim == "month" else value
+
+
+def _key_readers(by: Sequence[str], columns: list[str]) -> list[Callable[[Sequence[Any]], Any]]:
+    """Per dimension of ``by``, a function from a grouped row (``columns`` first) to
+    the dimension's key, as ``_key_of`` gives it from the row as a dict."""
+
+    def quarter_of(year_at: int, quarter_at: int) -> Callable[[Sequence[Any]], str]:
+        return lambda r: f"{r[year_at]}Q{r[quarter_at]}"
+
+    def month_of(at: int) -> Callable[[Sequence[Any]], str]:
+        return lambda r: _month_key(r[at])
+
+    readers: list[Callable[[Sequence[Any]], Any]] = []
+    for dim in by:
+        at = columns.index(DIMENSIONS[dim][0])
+        if dim == "quarter":
+            readers.append(quarter_of(at, columns.index("quarter")))
+        elif dim == "month":
+            readers.append(month_of(at))
+        else:
+            readers.append(itemgetter(at))
+    return readers
 
 
 def stats_table(
@@ -331,7 +367,7 @@ def stats_table(
             .annotate(utilized=_kg_sum("utilized"))
             .order_by(*columns)
         )
-        names = _labels(by, rows)
+        names = _labels(by, [[r[c] for c in columns] for r in rows], columns)
         return [
             StatRow(
                 keys={dim: _key_of(dim, r) for dim in by},
@@ -371,26 +407,32 @@ def stats_table(
             stocked.values(*columns).annotate(stock=_kg_sum("stock_change")).order_by()
         ):
             stock[r[:width]] = int(r[width] or 0)
-    rows = [dict(zip(columns, r[:width], strict=True)) for r in grouped]
-    names = _labels(by, rows)
+    names = _labels(by, grouped, columns)
+    # A province dashboard builds ~900 rows per request: keys read by position, the
+    # named dimensions' lookups bound once, measures converted from a plain list.
+    readers = list(zip(by, _key_readers(by, columns), strict=True))
+    named = [(dim, names[dim]) for dim in by if dim in names]
+    utilized, generated, prior = (MEASURES.index(m) for m in _RATE_MEASURES)
     out = []
-    for r, row in zip(grouped, rows, strict=True):
-        kg = dict(zip(MEASURES, (int(v or 0) for v in r[width:]), strict=True))
-        keys = {dim: _key_of(dim, row) for dim in by}
+    for r in grouped:
+        kg = [int(v) if v else 0 for v in r[width:]]
+        keys = {dim: read(r) for dim, read in readers}
         out.append(
             StatRow(
                 keys=keys,
-                labels={dim: names[dim].get(keys[dim], "") or str(keys[dim]) for dim in names},
-                values={m: _tonnes(v) for m, v in kg.items()},
+                labels={dim: lookup.get(keys[dim], "") or str(keys[dim]) for dim, lookup in named},
+                values=dict(zip(MEASURES, map(_tonnes, kg), strict=True)),
                 utilization_rate=utilization_rate(
-                    utilized=kg["utilized"],
-                    generated=kg["generated"],
-                    utilized_prior=kg["utilized_prior"],
+                    utilized=kg[utilized], generated=kg[generated], utilized_prior=kg[prior]
                 ),
                 stock_on_hand=_tonnes(stock.get(r[:width], 0)) if with_stock else None,
             )
         )
     return out
+
+
+# The measures the rate is computed from (``utilization_rate``'s arguments, in order).
+_RATE_MEASURES = ("utilized", "generated", "utilized_prior")
 
 
 # --- targets -----------------------------------------------------------------
