@@ -1,8 +1,5 @@
-"""Reads for the exchange: what a run takes from the ledger and registry (supply and
-demand of one month in one region), and the access-checked views of runs and flows.
-
-Callers pass the user's visible enterprises and regions
-(``xunhuan.accounts.selectors``); nothing here widens them.
+"""Supply and demand of a region's month, read from the ledger and registry as
+column arrays for the network builder (and as rows for pages and the API).
 """
 
 from __future__ import annotations
@@ -17,13 +14,10 @@ import numpy as np
 from django.db.models import (
     BigIntegerField,
     Case,
-    Exists,
     ExpressionWrapper,
     F,
     FloatField,
-    OuterRef,
     Q,
-    QuerySet,
     Sum,
     Value,
     When,
@@ -31,33 +25,11 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from numpy.typing import NDArray
 
-from xunhuan.core.errors import NotFound
 from xunhuan.core.exchange.network import QUALITY_ATTRIBUTES
-from xunhuan.core.indicators import utilization_rate
-from xunhuan.core.units import kg_to_tonnes, tonnes_to_kg
-from xunhuan.exchange.models import (
-    HorizonRequest,
-    Listing,
-    ProposedFlow,
-    QualityDeclaration,
-    QualityLimit,
-    RailLink,
-    Run,
-    Scenario,
-)
+from xunhuan.exchange.models import Listing, QualityDeclaration, QualityLimit, RailLink
 from xunhuan.ledger.bulk import rows_select
 from xunhuan.ledger.models import EntryKind, LedgerEntry, StockBalance
-from xunhuan.registry.models import (
-    Enterprise,
-    FacilityCapacity,
-    Region,
-    RegionLevel,
-    Site,
-    SiteKind,
-    WasteGroup,
-)
-from xunhuan.statistics.models import TargetMetric, TargetScope
-from xunhuan.statistics.selectors import StatScope, stats_table, targets_for_region
+from xunhuan.registry.models import FacilityCapacity, Region, Site, SiteKind
 
 NAN = math.nan
 Quality = tuple[float, ...]
@@ -109,7 +81,7 @@ def _float(expression: Any) -> Cast:
     return Cast(expression, FloatField())
 
 
-def _kg(column: str, **condition: Any) -> Cast:
+def kg_sum(column: str, **condition: Any) -> Cast:
     """Sum of a kilogram column as an integer (TonnesField would make Decimals)."""
     value: Any = F(column)
     if condition:
@@ -284,7 +256,7 @@ def free_yard_kg(*, enterprise_ids: NDArray[np.int64], region: Region) -> NDArra
                 design_capacity__isnull=False,
             )
             .values("enterprise_id")
-            .annotate(kg=_kg("design_capacity"))
+            .annotate(kg=kg_sum("design_capacity"))
             .order_by()
             .values_list("enterprise_id", "kg")
         )
@@ -296,7 +268,7 @@ def free_yard_kg(*, enterprise_ids: NDArray[np.int64], region: Region) -> NDArra
                 site__kind=SiteKind.STORAGE,
             )
             .values("site__enterprise_id")
-            .annotate(kg=_kg("quantity"))
+            .annotate(kg=kg_sum("quantity"))
             .order_by()
             .values_list("site__enterprise_id", "kg")
         )
@@ -334,8 +306,8 @@ def exchange_supply_table(
         )
         .values("enterprise_id", "waste_id", "site_id")
         .annotate(
-            generated=_kg("quantity", kind=EntryKind.GENERATED),
-            placed=_kg("quantity", kind__in=_USED_KINDS),
+            generated=kg_sum("quantity", kind=EntryKind.GENERATED),
+            placed=kg_sum("quantity", kind__in=_USED_KINDS),
             lat=_lat("site__"),
             lon=_lon("site__"),
             region_id=F("enterprise__region_id"),
@@ -462,7 +434,7 @@ def exchange_demand_table(*, region: Region, period: dt.date) -> DemandTable:
         )
         .values("site_id", "waste_id")
         .annotate(
-            annual=_kg("annual_capacity"),
+            annual=kg_sum("annual_capacity"),
             lat=_lat("site__"),
             lon=_lon("site__"),
             enterprise_id=F("site__enterprise_id"),
@@ -491,7 +463,7 @@ def exchange_demand_table(*, region: Region, period: dt.date) -> DemandTable:
             )
             .filter(site__enterprise__region__path__startswith=region.path)
             .values("site_id", "waste_id")
-            .annotate(kg=_kg("quantity"))
+            .annotate(kg=kg_sum("quantity"))
             .order_by()
             .values_list("site_id", "waste_id", "kg")
         )
@@ -583,303 +555,3 @@ def rail_links_for(*, region: Region) -> list[tuple[int, int, float, float, floa
             _float("drayage_km"),
         )
     )
-
-
-def runs_visible(*, enterprises: QuerySet[Enterprise], regions: QuerySet[Region]) -> QuerySet[Run]:
-    """Runs over a region the user regulates, or with a flow involving one of its
-    enterprises."""
-    involved = ProposedFlow.objects.filter(run=OuterRef("pk")).filter(
-        Q(source_enterprise__in=enterprises) | Q(receiver_enterprise__in=enterprises)
-    )
-    return (
-        Run.objects.filter(Q(region__in=regions) | Exists(involved))
-        .select_related("region", "scenario")
-        .order_by("-created_at", "-pk")
-    )
-
-
-def run_get(*, enterprises: QuerySet[Enterprise], regions: QuerySet[Region], public_id: str) -> Run:
-    run = (
-        runs_visible(enterprises=enterprises, regions=regions).filter(public_id=public_id).first()
-        if _is_uuid(public_id)
-        else None
-    )
-    if run is None:
-        raise NotFound("计算不存在或无权查看 / run not found", field="run")
-    return run
-
-
-def run_flows_list(*, run: Run, enterprises: QuerySet[Enterprise]) -> QuerySet[ProposedFlow]:
-    """The run's flows the user may see: those sending from or to a visible enterprise."""
-    return (
-        run.flows.filter(
-            Q(source_enterprise__in=enterprises) | Q(receiver_enterprise__in=enterprises)
-        )
-        .select_related(
-            "source_enterprise",
-            "source_site",
-            "receiver_enterprise",
-            "listing",
-            "acceptance__transfer",
-        )
-        .order_by("seq")
-    )
-
-
-def flow_get(*, run: Run, enterprises: QuerySet[Enterprise], seq: int) -> ProposedFlow:
-    """Flow number ``seq`` of the run, if it sends from or to a visible enterprise."""
-    flow = (
-        run_flows_list(run=run, enterprises=enterprises)
-        .select_related("run", "waste", "receiver_site")
-        .filter(seq=seq)
-        .first()
-    )
-    if flow is None:
-        raise NotFound("流向不存在或无权查看 / flow not found", field="flow")
-    return flow
-
-
-def regulated_codes(*, regions: QuerySet[Region]) -> frozenset[str]:
-    """Codes of every region the user regulates (one query for a whole list of runs)."""
-    return frozenset(regions.values_list("code", flat=True))
-
-
-def run_totals_visible(*, run: Run, regulated: frozenset[str]) -> bool:
-    """Region-wide totals are the regulators' (of the run's region or above): an
-    enterprise in a run sees its own flows, not the region's aggregate."""
-    return run.region_id in regulated
-
-
-@dataclass(frozen=True)
-class Comparison:
-    baseline: Run
-    scenario: Run
-    utilized_change: Decimal
-    cost_change_yuan: Decimal
-    road_tkm_change: Decimal
-    rail_tkm_change: Decimal
-    co2_change_t: Decimal
-
-
-def runs_compare(
-    *,
-    regions: QuerySet[Region],
-    enterprises: QuerySet[Enterprise],
-    baseline_id: str,
-    scenario_id: str,
-) -> Comparison:
-    """A scenario run against a baseline run: the change of each total (scenario −
-    baseline). Only the runs' regulators may compare (totals are theirs)."""
-    baseline = run_get(enterprises=enterprises, regions=regions, public_id=baseline_id)
-    scenario = run_get(enterprises=enterprises, regions=regions, public_id=scenario_id)
-    regulated = regulated_codes(regions=regions)
-    for run in (baseline, scenario):
-        if not run_totals_visible(run=run, regulated=regulated):
-            raise NotFound("计算不存在或无权查看 / run not found", field="run")
-    return Comparison(
-        baseline=baseline,
-        scenario=scenario,
-        utilized_change=scenario.utilized - baseline.utilized,
-        cost_change_yuan=scenario.cost_yuan - baseline.cost_yuan,
-        road_tkm_change=scenario.road_tkm - baseline.road_tkm,
-        rail_tkm_change=scenario.rail_tkm - baseline.rail_tkm,
-        co2_change_t=scenario.co2_t - baseline.co2_t,
-    )
-
-
-def listings_list(*, enterprises: QuerySet[Enterprise], today: dt.date) -> QuerySet[Listing]:
-    """Live listings (not withdrawn, not expired) of the visible enterprises."""
-    return (
-        Listing.objects.filter(
-            enterprise__in=enterprises, withdrawn_at__isnull=True, expires_on__gte=today
-        )
-        .select_related("enterprise", "site", "waste")
-        .order_by("-published_at", "-pk")
-    )
-
-
-def horizon_request_get(*, regions: QuerySet[Region], public_id: str) -> HorizonRequest:
-    """A 12-month plan request over a region the user regulates."""
-    found = (
-        HorizonRequest.objects.filter(region__in=regions, public_id=public_id)
-        .select_related("run")
-        .first()
-        if _is_uuid(public_id)
-        else None
-    )
-    if found is None:
-        raise NotFound("计划请求不存在或无权查看 / plan request not found", field="request")
-    return found
-
-
-def scenario_get(*, regions: QuerySet[Region], public_id: str) -> Scenario:
-    scenario = (
-        Scenario.objects.filter(region__in=regions, public_id=public_id).first()
-        if _is_uuid(public_id)
-        else None
-    )
-    if scenario is None:
-        raise NotFound("情景不存在或无权查看 / scenario not found", field="scenario")
-    return scenario
-
-
-def _is_uuid(text: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class TargetEffect:
-    """One utilization-rate target of a league, with the baseline plan and with the
-    scenario's."""
-
-    plan: str
-    indicator: str
-    year: int
-    threshold_percent: Decimal
-    rate_before: Decimal | None
-    rate_after: Decimal | None
-    gap_before_points: Decimal | None
-    gap_after_points: Decimal | None
-
-
-@dataclass(frozen=True)
-class LeagueEffect:
-    """A league's utilization rate in the runs' month: as recorded in the ledger, with
-    the baseline's planned flows added, and with the scenario's."""
-
-    code: str
-    name: str
-    month: str
-    baseline_t: Decimal  # planned utilization from the league's sources
-    scenario_t: Decimal
-    extra_t: Decimal  # scenario − baseline
-    rate_recorded: Decimal | None
-    rate_before: Decimal | None
-    rate_after: Decimal | None
-    targets: list[TargetEffect]
-
-
-def _league_group_kg(run: Run) -> dict[tuple[str, str | None], int]:
-    """Tonnes (kg) the run utilizes per (source league, waste group)."""
-    out: dict[tuple[str, str | None], int] = {}
-    rows = rows_select(
-        run.flows.values("source_enterprise__region__path", "waste__group_id")
-        .annotate(kg=_kg("quantity"))
-        .order_by()
-        .values_list("source_enterprise__region__path", "waste__group_id", "kg")
-    )
-    for path, group, kg in rows:
-        province, league = region_codes_of(path)
-        code = str(league) if league else str(province)
-        out[(code, group)] = out.get((code, group), 0) + int(kg)
-    return out
-
-
-def _gap(threshold: Decimal, rate: Decimal | None) -> Decimal | None:
-    return None if rate is None else max(threshold - rate, Decimal(0)).quantize(Decimal("0.01"))
-
-
-def _leagues(region: Region) -> list[Region]:
-    if region.level in (RegionLevel.NATIONAL, RegionLevel.PROVINCE):
-        return list(Region.objects.filter(parent=region, level=RegionLevel.CITY).order_by("code"))
-    if region.level == RegionLevel.COUNTY and region.parent is not None:
-        return [region.parent]
-    return [region]
-
-
-def runs_league_effect(
-    *,
-    regions: QuerySet[Region],
-    enterprises: QuerySet[Enterprise],
-    scope: StatScope,
-    baseline_id: str,
-    scenario_id: str,
-) -> list[LeagueEffect]:
-    """Per league of the runs' region, in the runs' month: the 综合利用率 recorded in
-    the ledger (``xunhuan.statistics``, ADR 0010), the same rate with the baseline
-    run's planned utilization added, and with the scenario's, against each of the
-    league's rate targets (gap in points before and after).
-
-    Planned tonnes count at the source (the generator's league, as the statistics
-    count utilization), per waste group, so a target over some groups gets only
-    theirs; they are added to utilization with the denominator unchanged (the
-    plan places the month's own surplus). Only the runs' regulators may ask."""
-    comparison = runs_compare(
-        regions=regions, enterprises=enterprises, baseline_id=baseline_id, scenario_id=scenario_id
-    )
-    baseline, scenario = comparison.baseline, comparison.scenario
-    region, period = scenario.region, scenario.period
-    month = f"{period.year:04d}-{period.month:02d}"
-    planned = {"before": _league_group_kg(baseline), "after": _league_group_kg(scenario)}
-    ledger: dict[tuple[str, str | None], dict[str, int]] = {}
-    for row in stats_table(
-        scope=scope, by=["city", "group", "month"], region=region, year=period.year
-    ):
-        if row.keys["month"] == month:
-            ledger[(str(row.keys["city"]), row.keys["group"])] = {
-                name: tonnes_to_kg(row.values[name])
-                for name in ("generated", "utilized", "utilized_prior")
-            }
-    bulk = set(WasteGroup.objects.filter(is_bulk=True).values_list("code", flat=True))
-    out = []
-    for league in _leagues(region):
-        code = league.code
-        keys = ledger.keys() | planned["before"].keys() | planned["after"].keys()
-        groups_here = {g for (c, g) in keys if c == code}
-
-        def rate(groups: set[str | None], plan: str = "", code: str = code) -> Decimal | None:
-            t = {"generated": 0, "utilized": 0, "utilized_prior": 0}
-            for g in groups:
-                for k, v in ledger.get((code, g), {}).items():
-                    t[k] += v
-                if plan:
-                    t["utilized"] += planned[plan].get((code, g), 0)
-            return utilization_rate(**t)
-
-        targets = []
-        for target in targets_for_region(region=league):
-            if target.metric != TargetMetric.RATE or target.scope == TargetScope.OTHER:
-                continue
-            if target.scope == TargetScope.INDUSTRIAL:
-                scoped = groups_here
-            elif target.scope == TargetScope.BULK:
-                scoped = groups_here & bulk
-            else:
-                scoped = {g.code for g in target.waste_groups.all()}
-            low, high = rate(scoped, "before"), rate(scoped, "after")
-            threshold = target.threshold_percent or Decimal(0)
-            targets.append(
-                TargetEffect(
-                    plan=target.plan,
-                    indicator=target.indicator,
-                    year=target.year,
-                    threshold_percent=threshold,
-                    rate_before=low,
-                    rate_after=high,
-                    gap_before_points=_gap(threshold, low),
-                    gap_after_points=_gap(threshold, high),
-                )
-            )
-        base_kg = sum(v for (c, _g), v in planned["before"].items() if c == code)
-        scenario_kg = sum(v for (c, _g), v in planned["after"].items() if c == code)
-        out.append(
-            LeagueEffect(
-                code=code,
-                name=league.name,
-                month=month,
-                baseline_t=kg_to_tonnes(base_kg),
-                scenario_t=kg_to_tonnes(scenario_kg),
-                extra_t=kg_to_tonnes(scenario_kg - base_kg),
-                rate_recorded=rate(groups_here),
-                rate_before=rate(groups_here, "before"),
-                rate_after=rate(groups_here, "after"),
-                targets=targets,
-            )
-        )
-    return out
