@@ -313,18 +313,27 @@ class ProposedFlow(models.Model):
     # Flows are written tens of thousands at a time, so they carry only the indexes a
     # query needs: (run, seq) and (run, source/receiver enterprise) below. The other
     # foreign keys are read only by Django's PROTECT checks when a site, listing or
-    # enterprise is deleted, which the registry and ledger already refuse.
+    # enterprise is deleted, which the registry and ledger already refuse. The
+    # references to the registry are not database constraints (ADR 0033): a run
+    # writes them from the rows it has just read, and PostgreSQL's deferred checks of
+    # six keys per flow were a third of a 10,000-flow run (all of them at COMMIT).
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="flows", db_index=False)
     # 1, 2, … within the run: a flow's public address is (run public id, seq).
     seq = models.PositiveIntegerField(_("序号"))
     source_enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="+", db_index=False
+        Enterprise, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     source_site = models.ForeignKey(
-        Site, on_delete=models.PROTECT, related_name="+", db_index=False
+        Site, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     listing = models.ForeignKey(
-        Listing, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        Listing,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Null when the receiver is a plant a scenario adds (named in receiver_name).
     receiver_enterprise = models.ForeignKey(
@@ -334,13 +343,24 @@ class ProposedFlow(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     receiver_site = models.ForeignKey(
-        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        Site,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     receiver_name = models.CharField(_("接收方"), max_length=128)
     waste = models.ForeignKey(
-        WasteCategory, on_delete=models.PROTECT, related_name="+", db_index=False
+        WasteCategory,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     quantity = TonnesField(_("数量（吨）"), db_column="quantity_kg")
     mode = models.CharField(_("方式"), max_length=8, choices=Mode.choices)
