@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.db.models import ProtectedError
 from openpyxl import load_workbook
 
 from tests.conftest import World
@@ -159,10 +160,29 @@ def test_run_proposes_the_hand_computed_plan_with_explanations(region: Ordos) ->
     assert [f.cost_per_t for f in flows] == [boiler_kiln, boiler_far, yard_far]
     assert flows[0].explanation.startswith("公路33.3公里")
     assert "运费排第1" in flows[0].explanation
+    # Each lot has two eligible routes (kiln and far mill); the boiler's and the
+    # yard's second routes carry flow because the kiln is full.
+    assert [f.explanation.split("; ")[1].split(" eligible")[0] for f in flows] == [
+        "cost rank 1 of 2",
+        "cost rank 2 of 2",
+        "cost rank 2 of 2",
+    ]
     assert flows[1].explanation.endswith("(cheaper receivers' capacity is taken)")
     # transport CO2 = road t-km x 0.080 kg
     assert run.rail_tkm == Decimal("0.0")
     assert run.co2_t == (run.road_tkm * Decimal("0.080") / 1000).quantize(Decimal("0.001"))
+
+
+def test_a_site_a_flow_names_cannot_be_deleted(region: Ordos) -> None:
+    """The flows' registry references are not database constraints (ADR 0033); the
+    application still refuses to delete what a plan names. The far mill has no
+    ledger entries; once its capacity is gone, only the run's flows hold it."""
+    services.exchange_run(region=region.region, period=region.period, created_by=None)
+    region.far_site.capacities.all().delete()
+    with pytest.raises(ProtectedError) as refused:
+        region.far_site.delete()
+    assert {type(o) for o in refused.value.protected_objects} == {ProposedFlow}
+    assert ProposedFlow.objects.filter(receiver_site=region.far_site).count() == 2
 
 
 def test_expired_and_withdrawn_listings_are_not_supply(region: Ordos) -> None:
