@@ -274,7 +274,7 @@ _NO_TONNES = Decimal(0).scaleb(-3)
 def _tonnes(kg: int) -> Decimal:
     """``kg_to_tonnes`` without the quantize: an integer scaled by 10^-3 already has
     exactly three places, and dashboards convert thousands of values per request
-    (most of them zero: one shared ``0.000``, as Decimals are immutable)."""
+    (many of them zero: one shared ``0.000``, as Decimals are immutable)."""
     return Decimal(kg).scaleb(-3) if kg else _NO_TONNES
 
 
