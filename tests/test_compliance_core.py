@@ -20,7 +20,13 @@ from xunhuan.core.compliance.checks import (
     years_of,
 )
 from xunhuan.core.compliance.explain import explanation_render, template_fields
-from xunhuan.core.compliance.library import RULES, industry_in_scope, rule_get
+from xunhuan.core.compliance.library import (
+    RULES,
+    Severity,
+    industry_in_scope,
+    rule_get,
+    shortfall_severity,
+)
 from xunhuan.core.compliance.params import ParamSpec, params_as_text, params_resolve
 from xunhuan.core.errors import ValidationFailed
 
@@ -108,6 +114,26 @@ def test_checks_on_numbers() -> None:
     ]
     breaches = limits_breached({"current": Decimal("399.9"), "ac": None}, limits)
     assert [(b.limit.measure, b.value) for b in breaches] == [("current", Decimal("399.9"))]
+
+
+@pytest.mark.parametrize(
+    ("default", "rate", "minimum", "graded"),
+    [
+        (Severity.MEDIUM, "49.99", "100", Severity.HIGH),  # under half the minimum
+        (Severity.MEDIUM, "50.00", "100", Severity.MEDIUM),
+        (Severity.MEDIUM, "89.99", "100", Severity.MEDIUM),
+        (Severity.MEDIUM, "90.00", "100", Severity.LOW),  # within 10 points
+        (Severity.HIGH, "10", "100", Severity.HIGH),  # never graver than high
+        (Severity.HIGH, "95", "100", Severity.MEDIUM),
+        (Severity.LOW, "95", "100", Severity.LOW),  # never lighter than low
+        (Severity.MEDIUM, "30", "70", Severity.HIGH),  # half of a 70 % minimum is 35
+        (Severity.MEDIUM, "60", "70", Severity.LOW),
+    ],
+)
+def test_rate_findings_are_graded_by_their_shortfall(
+    default: Severity, rate: str, minimum: str, graded: Severity
+) -> None:
+    assert shortfall_severity(default, rate=Decimal(rate), minimum=Decimal(minimum)) == graded
 
 
 def test_fifo_oldest_arrival() -> None:

@@ -29,6 +29,7 @@ from xunhuan.compliance.services import (
     ore_zone_register,
     rule_setting_set,
 )
+from xunhuan.core.compliance.library import Severity
 from xunhuan.core.errors import PermissionDenied, ValidationFailed
 from xunhuan.ledger.services import ledger_entries_post
 from xunhuan.registry.models import Enterprise, Park, Region, Site, WasteStream
@@ -403,10 +404,23 @@ def test_smelter_not_utilizing_all_slag() -> None:
     _smelter("1.000", industry="3011")  # a cement plant is no smelter
     (finding,) = run("SMELTER-SLAG")
     assert finding.enterprise == smelter
+    assert finding.severity == Severity.LOW  # within 10 points of the 100 % asked
     assert finding.explanation_zh == (
         "近12个月产生冶炼渣1,000.000吨，综合利用999.000吨（99.90%），低于100%。"
     )
     assert finding.measured["utilized"] == "999.000"
+
+
+def test_slag_findings_are_graded_by_the_shortfall() -> None:
+    """The queue puts the smelter that uses a tenth of its slag above the one that
+    uses most of it (the rule's own severity is medium)."""
+    most, half, little = _smelter("950.000"), _smelter("600.000"), _smelter("100.000")
+    graded = {f.enterprise_id: f.severity for f in run("SMELTER-SLAG")}
+    assert graded == {
+        most.pk: Severity.LOW,
+        half.pk: Severity.MEDIUM,
+        little.pk: Severity.HIGH,
+    }
 
 
 def test_phosphogypsum_production_beyond_utilization() -> None:

@@ -180,7 +180,7 @@ def _record(
     events: list[FindingEvent] = []
     for hit in hits:
         fields = {
-            "severity": int(rule.severity),
+            "severity": int(hit.severity if hit.severity is not None else rule.severity),
             "enterprise_id": hit.enterprise_id,
             "site_id": hit.site_id,
             "park_id": hit.park_id,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet, Sum
 
-from xunhuan.core.compliance.library import RuleDef
+from xunhuan.core.compliance.library import RuleDef, Severity
 from xunhuan.core.compliance.params import ParamValue
 from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose
 from xunhuan.registry.models import Enterprise, Site, SiteKind, WasteCategory
@@ -43,6 +43,8 @@ class Hit:
     park_id: int | None = None
     waste_id: str | None = None
     measured: dict[str, str] = field(default_factory=dict)
+    # None: the rule's own severity; rate rules grade theirs by the shortfall.
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)

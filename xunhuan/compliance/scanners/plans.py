@@ -20,6 +20,7 @@ from xunhuan.core.compliance.checks import (
     ratio_pct,
 )
 from xunhuan.core.compliance.explain import tonnes
+from xunhuan.core.compliance.library import shortfall_severity
 from xunhuan.registry.models import FacilityCapacity, Park, SiteKind
 
 
@@ -52,6 +53,7 @@ def _rate_hits(scope: Scope, extra_excluded: set[int] | None = None) -> list[Hit
                 },
                 enterprise_id=row["enterprise_id"],
                 waste_id=row["waste_id"],
+                severity=shortfall_severity(scope.rule.severity, rate=rate, minimum=minimum),
             )
         )
     return hits

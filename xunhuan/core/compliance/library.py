@@ -24,6 +24,22 @@ class Severity(IntEnum):
     HIGH = 3
 
 
+# A rate rule's finding is graded by how far the rate falls short (ADR 0050 addendum):
+# below half the required rate one step graver than the rule's severity, within this
+# many points of it one step lighter.
+NEAR_MISS_POINTS = Decimal(10)
+
+
+def shortfall_severity(default: Severity, *, rate: Decimal, minimum: Decimal) -> Severity:
+    """The severity of a finding whose utilization ``rate`` (percent) is below the rule's
+    ``minimum``: a smelter using 10 % of its slag is graver than one using 95 %."""
+    if rate * 2 < minimum:
+        return Severity(min(default + 1, Severity.HIGH))
+    if minimum - rate <= NEAR_MISS_POINTS:
+        return Severity(max(default - 1, Severity.LOW))
+    return default
+
+
 Subject = Literal["site", "enterprise", "park"]
 
 COAL_MINING = ("0610", "0620", "0690")
