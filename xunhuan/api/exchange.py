@@ -24,6 +24,7 @@ from xunhuan.accounts.selectors import (
     regions_visible_to,
 )
 from xunhuan.core.errors import NotFound, PermissionDenied, ValidationFailed
+from xunhuan.core.ids import is_uuid
 from xunhuan.exchange import exports, selectors, services
 from xunhuan.exchange.models import (
     HorizonRequest,
@@ -349,7 +350,7 @@ def scenarios_change(
     scenario = _scenario(request, scenario_id)
     fields: dict[str, Any] = {}
     if body.site:
-        site = Site.objects.filter(public_id=body.site).first() if _uuid(body.site) else None
+        site = Site.objects.filter(public_id=body.site).first() if is_uuid(body.site) else None
         if site is None:
             raise ValidationFailed("设施不存在 / unknown site", field="site")
         fields["site"] = site
@@ -370,14 +371,6 @@ def scenarios_change(
         fields["name"] = body.name
     services.scenario_change_add(scenario=scenario, kind=body.kind, **fields)
     return 201, _scenario_out(scenario)
-
-
-def _uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 # --- runs ----------------------------------------------------------------------------

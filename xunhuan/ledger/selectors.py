@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from xunhuan.core.errors import NotFound
+from xunhuan.core.ids import is_uuid
 from xunhuan.ledger.models import LedgerEntry, StockBalance
 from xunhuan.registry.models import Enterprise
 
@@ -45,22 +46,12 @@ def ledger_entries_list(
 def ledger_entry_get(*, enterprises: QuerySet[Enterprise], public_id: str) -> LedgerEntry:
     entry = (
         ledger_entries_list(enterprises=enterprises).filter(public_id=public_id).first()
-        if _is_uuid(public_id)
+        if is_uuid(public_id)
         else None
     )
     if entry is None:
         raise NotFound("台账记录不存在 / ledger entry not found", field="entry")
     return entry
-
-
-def _is_uuid(text: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def stock_list(*, enterprises: QuerySet[Enterprise]) -> QuerySet[StockBalance]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from xunhuan.core.errors import NotFound
+from xunhuan.core.ids import is_uuid
 from xunhuan.exchange.models import HorizonRequest, Listing, ProposedFlow, Run, Scenario
 from xunhuan.registry.models import Enterprise, Region
 
@@ -31,7 +32,7 @@ def runs_visible(*, enterprises: QuerySet[Enterprise], regions: QuerySet[Region]
 def run_get(*, enterprises: QuerySet[Enterprise], regions: QuerySet[Region], public_id: str) -> Run:
     run = (
         runs_visible(enterprises=enterprises, regions=regions).filter(public_id=public_id).first()
-        if _is_uuid(public_id)
+        if is_uuid(public_id)
         else None
     )
     if run is None:
@@ -134,7 +135,7 @@ def horizon_request_get(*, regions: QuerySet[Region], public_id: str) -> Horizon
         HorizonRequest.objects.filter(region__in=regions, public_id=public_id)
         .select_related("run")
         .first()
-        if _is_uuid(public_id)
+        if is_uuid(public_id)
         else None
     )
     if found is None:
@@ -145,19 +146,9 @@ def horizon_request_get(*, regions: QuerySet[Region], public_id: str) -> Horizon
 def scenario_get(*, regions: QuerySet[Region], public_id: str) -> Scenario:
     scenario = (
         Scenario.objects.filter(region__in=regions, public_id=public_id).first()
-        if _is_uuid(public_id)
+        if is_uuid(public_id)
         else None
     )
     if scenario is None:
         raise NotFound("情景不存在或无权查看 / scenario not found", field="scenario")
     return scenario
-
-
-def _is_uuid(text: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
