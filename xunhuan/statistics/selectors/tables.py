@@ -5,7 +5,7 @@ cells); rates are computed from the summed tonnes. Also the scope a user reads i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
@@ -285,16 +285,10 @@ def _month_key(value: Any) -> str:
     return f"{value.year:04d}-{value.month:02d}"
 
 
-def _key_of(dim: str, row: Mapping[str, Any]) -> Any:
-    if dim == "quarter":
-        return f"{row['year']}Q{row['quarter']}"
-    value = row[DIMENSIONS[dim][0]]
-    return _month_key(value) if dim == "month" else value
-
-
 def _key_readers(by: Sequence[str], columns: list[str]) -> list[Callable[[Sequence[Any]], Any]]:
     """Per dimension of ``by``, a function from a grouped row (``columns`` first) to
-    the dimension's key, as ``_key_of`` gives it from the row as a dict."""
+    the dimension's key: the column's value, a quarter as ``2025Q3``, a month as
+    ``2025-07``."""
 
     def quarter_of(year_at: int, quarter_at: int) -> Callable[[Sequence[Any]], str]:
         return lambda r: f"{r[year_at]}Q{r[quarter_at]}"
@@ -331,8 +325,10 @@ def stats_table(
     """
     by = _check_by(by)
     columns = list(dict.fromkeys(c for dim in by for c in DIMENSIONS[dim]))
+    width = len(columns)
+    readers = list(zip(by, _key_readers(by, columns), strict=True))
     if "route" in by:
-        rows = list(
+        routed = rows_select(
             _cells(
                 StatRouteCell,
                 scope=scope,
@@ -345,16 +341,19 @@ def stats_table(
             .annotate(utilized=kg_sum("utilized"))
             .order_by(*columns)
         )
-        names = _labels(by, [[r[c] for c in columns] for r in rows], columns)
-        return [
-            StatRow(
-                keys={dim: _key_of(dim, r) for dim in by},
-                labels={dim: names[dim].get(_key_of(dim, r), "") for dim in names},
-                values={"utilized": kg_to_tonnes(int(r["utilized"] or 0))},
-                utilization_rate=None,
+        names = _labels(by, routed, columns)
+        out = []
+        for r in routed:
+            keys = {dim: read(r) for dim, read in readers}
+            out.append(
+                StatRow(
+                    keys=keys,
+                    labels={dim: names[dim].get(keys[dim], "") for dim in names},
+                    values={"utilized": kg_to_tonnes(int(r[width] or 0))},
+                    utilization_rate=None,
+                )
             )
-            for r in rows
-        ]
+        return out
     source = cells_source(scope, by=by, park_id=park_id)
     cells = _cells(
         source,
@@ -364,7 +363,6 @@ def stats_table(
         waste_group=waste_group,
         park_id=park_id,
     )
-    width = len(columns)
     grouped = rows_select(
         cells.values(*columns).annotate(**{m: kg_sum(m) for m in MEASURES}).order_by(*columns)
     )
@@ -386,9 +384,9 @@ def stats_table(
         ):
             stock[r[:width]] = int(r[width] or 0)
     names = _labels(by, grouped, columns)
-    # A province dashboard builds ~900 rows per request: keys read by position, the
-    # named dimensions' lookups bound once, measures converted from a plain list.
-    readers = list(zip(by, _key_readers(by, columns), strict=True))
+    # A province dashboard builds ~900 rows per request: keys read by position (the
+    # readers above), the named dimensions' lookups bound once, measures converted
+    # from a plain list.
     named = [(dim, names[dim]) for dim in by if dim in names]
     utilized, generated, prior = (MEASURES.index(m) for m in _RATE_MEASURES)
     out = []
