@@ -197,7 +197,9 @@ CELL_DIMS = (
     "year",
     "quarter",
 )
-CELL_MEASURES = (
+# The ledger's sums by kind (what stats_check compares with a GROUP BY over the raw
+# ledger), then the indicators derived from them.
+GROSS_MEASURES = (
     "entries",
     "generated_kg",
     "received_kg",
@@ -206,6 +208,9 @@ CELL_MEASURES = (
     "self_disposed_kg",
     "handed_disposal_kg",
     "discarded_kg",
+)
+CELL_MEASURES = (
+    *GROSS_MEASURES,
     "utilized_kg",
     "utilized_prior_kg",
     "disposed_kg",
@@ -300,22 +305,31 @@ def year_select(where: str) -> str:
     return _sums_select(YEAR_DIMS, where)
 
 
+def _sums_insert(
+    table: str, dims: Sequence[str], where: str = "", params: Sequence[Any] = ()
+) -> None:
+    """Insert into ``table`` the cells ``where`` picks, summed by ``dims``: one
+    ``INSERT … SELECT … GROUP BY``."""
+    columns = ", ".join((*dims, *CELL_MEASURES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) {_sums_select(dims, where)}",
+            list(params),
+        )
+
+
 def year_cells_write(where: str = "", params: Sequence[Any] = ()) -> None:
     """Rewrite the year cells of the series ``where`` picks (a clause over
     ``enterprise_id`` and ``waste_id``; empty: all) from their cells."""
     table = StatYearCell._meta.db_table
-    columns = ", ".join((*YEAR_DIMS, *CELL_MEASURES))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} {where}", list(params))  # noqa: S608
-        cursor.execute(f"INSERT INTO {table} ({columns}) {year_select(where)}", list(params))
+    _sums_insert(table, YEAR_DIMS, where, params)
 
 
 def rollup_rebuild() -> None:
-    """Fill the (empty) rollup from the cells with one ``INSERT … SELECT … GROUP BY``."""
-    table = StatRegionCell._meta.db_table
-    columns = ", ".join((*ROLLUP_DIMS, *CELL_MEASURES))
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {rollup_select('')}")
+    """Fill the (empty) rollup from the cells."""
+    _sums_insert(StatRegionCell._meta.db_table, ROLLUP_DIMS)
 
 
 def rollup_sums(where: str, params: Sequence[Any]) -> dict[tuple[Any, ...], list[int]]:

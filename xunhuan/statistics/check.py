@@ -27,6 +27,7 @@ from xunhuan.ledger.models import EntryKind, LedgerEntry, Purpose, StockBalance
 from xunhuan.statistics.cells import (
     CELL_DIMS,
     CELL_MEASURES,
+    GROSS_MEASURES,
     ROLLUP_DIMS,
     YEAR_DIMS,
     build_rows,
@@ -105,18 +106,6 @@ def _raw_by_kind() -> Iterator[tuple[tuple[int, str, str], tuple[int, ...]]]:
         )
 
 
-GROSS = (
-    "entries",
-    "generated_kg",
-    "received_kg",
-    "self_utilized_kg",
-    "handed_utilization_kg",
-    "self_disposed_kg",
-    "handed_disposal_kg",
-    "discarded_kg",
-)
-
-
 def _stored(table: str, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608 - fixed names
@@ -144,7 +133,7 @@ def stat_cells_check() -> CheckReport:
     # 1. sums by kind
     stored_gross = {
         (r[0], r[1], _month_text(r[2])): tuple(int(v) for v in r[3:])
-        for r in _stored(cell_table, ("enterprise_id", "waste_id", "month", *GROSS))
+        for r in _stored(cell_table, ("enterprise_id", "waste_id", "month", *GROSS_MEASURES))
     }
     report.cells = len(stored_gross)
     seen = set()
