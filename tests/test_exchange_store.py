@@ -1,0 +1,57 @@
+"""How a run's flows are ranked and priced before they are written (no database)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xunhuan.core.exchange.network import Arcs
+from xunhuan.exchange.services.runs import _cost_ranks, _money
+
+
+def _arcs(lot: list[int], cost: list[int]) -> Arcs:
+    n = len(lot)
+    return Arcs(
+        lot=np.array(lot, dtype=np.int32),
+        receiver=np.zeros(n, dtype=np.int32),
+        mode=np.zeros(n, dtype=np.int8),
+        km=np.zeros(n),
+        rail_km=np.zeros(n),
+        cost_fen_per_t=np.array(cost, dtype=np.int64),
+    )
+
+
+def test_ranks_count_cheaper_routes_of_the_same_lot_and_ties_share_a_rank() -> None:
+    # lot 0: costs 500, 300, 300, 900; lot 1: 100; lot 2: no arcs; arcs out of lot order
+    arcs = _arcs([0, 1, 0, 0, 0], [500, 100, 300, 300, 900])
+    rank, eligible = _cost_ranks(arcs, np.array([0, 1, 2, 4]), 3)
+    assert rank.tolist() == [3, 1, 1, 4]
+    assert eligible.tolist() == [4, 1, 0]
+
+
+def test_no_moving_arcs_give_no_ranks() -> None:
+    rank, eligible = _cost_ranks(_arcs([0, 0], [1, 2]), np.zeros(0, dtype=np.int64), 2)
+    assert rank.size == 0
+    assert eligible.tolist() == [2, 0]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10**9)), min_size=1, max_size=60),
+    st.data(),
+)
+def test_ranks_equal_counting_by_hand(arcs_in: list[tuple[int, int]], data: st.DataObject) -> None:
+    lot = [a for a, _ in arcs_in]
+    cost = [c for _, c in arcs_in]
+    moving = sorted(data.draw(st.sets(st.integers(0, len(lot) - 1))))
+    rank, _ = _cost_ranks(_arcs(lot, cost), np.array(moving, dtype=np.int64), 6)
+    expected = [
+        1 + sum(1 for j in range(len(lot)) if lot[j] == lot[i] and cost[j] < cost[i])
+        for i in moving
+    ]
+    assert rank.tolist() == expected
+
+
+def test_money_is_exact_yuan_with_two_places() -> None:
+    fen = np.array([0, 5, 99, 100, 123456, -250], dtype=np.int64)
+    assert _money(fen) == ["0.00", "0.05", "0.99", "1.00", "1234.56", "-2.50"]
