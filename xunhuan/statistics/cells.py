@@ -410,7 +410,13 @@ def rollup_apply(
 # ``pool_t = max(0, pool_{t-1} + received_t - outflows_t)``, i.e. the running sum S
 # less ``min(0, min S)``, and taking from flows in a fixed order ("what is left of A
 # covers flow k") is ``min(A, F_k) - min(A, F_{k-1})`` over the flows' prefix sums F;
-# the yards' previous-years' stock is used up the same way within each year.
+# the yards' previous-years' stock is used up the same way within each year. The
+# month's available A is last month's pool plus this month's receipts, and last
+# month's pool is ``S_{t-1} - min(0, min of S before t)`` with ``S_{t-1} = S_t - (r_t -
+# outflows_t)``: one window pass over S, not a second one for LAG (0 in a first month).
+# Every sum is cast back to bigint: PostgreSQL's SUM of a bigint is a numeric, and
+# numeric arithmetic through the window passes was a fifth of a full rebuild's
+# derivation (ADR 0014).
 
 WORK_TABLE = "stat_work"
 WORK_COLUMNS = (
@@ -471,7 +477,7 @@ def _pivot_sql(where: str) -> str:
     inflow = f"e.kind IN ('{EntryKind.GENERATED}', '{EntryKind.RECEIVED}')"
 
     def kind_sum(kind: str, extra: str = "") -> str:
-        return f"SUM(CASE WHEN e.kind = '{kind}'{extra} THEN {q} ELSE 0 END)"
+        return f"CAST(SUM(CASE WHEN e.kind = '{kind}'{extra} THEN {q} ELSE 0 END) AS bigint)"
 
     return f"""
 SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month,
@@ -483,15 +489,16 @@ SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month,
   {kind_sum(EntryKind.SELF_DISPOSED)} AS sd,
   {kind_sum(EntryKind.HANDED_OVER, f" AND e.purpose <> '{_UTIL}'")} AS hd,
   {kind_sum(EntryKind.DISCARDED)} AS dc,
-  SUM(CASE WHEN {at_yard} AND {util} THEN {q} ELSE 0 END) AS yu,
-  SUM(CASE WHEN {at_yard} AND {disp} THEN {q} ELSE 0 END) AS yd,
-  SUM(CASE WHEN {at_yard} AND e.kind = '{EntryKind.DISCARDED}' THEN {q} ELSE 0 END) AS yx,
-  SUM(CASE WHEN {moves} AND {at_yard} AND NOT COALESCE({to_yard}, FALSE) THEN {q} ELSE 0 END)
-    AS yw,
-  SUM(CASE WHEN {moves} THEN (CASE WHEN {to_yard} THEN {q} ELSE 0 END)
+  CAST(SUM(CASE WHEN {at_yard} AND {util} THEN {q} ELSE 0 END) AS bigint) AS yu,
+  CAST(SUM(CASE WHEN {at_yard} AND {disp} THEN {q} ELSE 0 END) AS bigint) AS yd,
+  CAST(SUM(CASE WHEN {at_yard} AND e.kind = '{EntryKind.DISCARDED}' THEN {q} ELSE 0 END)
+    AS bigint) AS yx,
+  CAST(SUM(CASE WHEN {moves} AND {at_yard} AND NOT COALESCE({to_yard}, FALSE) THEN {q} ELSE 0 END)
+    AS bigint) AS yw,
+  CAST(SUM(CASE WHEN {moves} THEN (CASE WHEN {to_yard} THEN {q} ELSE 0 END)
                              - (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
            WHEN {inflow} THEN (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
-           ELSE -(CASE WHEN {at_yard} THEN {q} ELSE 0 END) END) AS ydelta
+           ELSE -(CASE WHEN {at_yard} THEN {q} ELSE 0 END) END) AS bigint) AS ydelta
 FROM {LedgerEntry._meta.db_table} e
 JOIN {Site._meta.db_table} s ON s.id = e.site_id
 LEFT JOIN {Site._meta.db_table} t ON t.id = e.to_site_id
@@ -504,6 +511,9 @@ def _derive_sql(where: str) -> str:
     ``derive_series`` as window functions over the pivoted months of each series."""
     least, greatest, *_ = _sql_dialect()
     series = "PARTITION BY ent, waste ORDER BY month ROWS UNBOUNDED PRECEDING"
+    before = (
+        "PARTITION BY ent, waste ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+    )
     in_year = "PARTITION BY ent, waste, year ORDER BY month ROWS UNBOUNDED PRECEDING"
     flows = ("su", "hu", "hd", "sd", "dc")  # the order received waste is handled in
     prefix = [" + ".join(flows[: k + 1]) for k in range(len(flows))]
@@ -525,18 +535,16 @@ FROM (
     SELECT *, {takes[0]} AS t1, {takes[1]} AS t2, {takes[2]} AS t3, {takes[3]} AS t4,
       {takes[4]} AS t5, {least}(a, {prefix[4]}) AS handled, {prior_u} AS pu, {prior_d} AS pd
     FROM (
-      SELECT *, COALESCE(LAG(pool) OVER (PARTITION BY ent, waste ORDER BY month), 0) + r AS a,
+      SELECT *, COALESCE(s_run - (r - ({prefix[4]})) - {least}(0, MIN(s_run) OVER ({before})), 0)
+          + r AS a,
         {greatest}(y_open, 0) AS p_open
       FROM (
-        SELECT *, s_run - {least}(0, MIN(s_run) OVER ({series})) AS pool
-        FROM (
-          SELECT *, (mon - 1) / 3 + 1 AS quarter,
-            SUM(r - ({prefix[4]})) OVER ({series}) AS s_run,
-            SUM(ydelta) OVER ({series}) - SUM(ydelta) OVER ({in_year}) AS y_open,
-            SUM(yu + yw + yd + yx) OVER ({in_year}) - (yu + yw + yd + yx) AS c_prev
-          FROM ({_pivot_sql(where)}) pivot
-        ) l1
-      ) l2
+        SELECT *, (mon - 1) / 3 + 1 AS quarter,
+          CAST(SUM(r - ({prefix[4]})) OVER ({series}) AS bigint) AS s_run,
+          CAST(SUM(ydelta) OVER ({series}) - SUM(ydelta) OVER ({in_year}) AS bigint) AS y_open,
+          CAST(SUM(yu + yw + yd + yx) OVER ({in_year}) AS bigint) - (yu + yw + yd + yx) AS c_prev
+        FROM ({_pivot_sql(where)}) pivot
+      ) l1
     ) l3
   ) l4
 ) l5"""  # noqa: S608 - fixed names
@@ -602,11 +610,13 @@ def cells_write(*, where: str = "", params: Sequence[Any] = ()) -> int:
         f"+ (rr.hu_r - ({least}(w.t2, rr.hu_cum) - {least}(w.t2, rr.hu_cum - rr.hu_r)))"
     )
     route_rows = f"""
-SELECT *, SUM(su_r) OVER wr AS su_cum, SUM(hu_r) OVER wr AS hu_cum
+SELECT *, CAST(SUM(su_r) OVER wr AS bigint) AS su_cum, CAST(SUM(hu_r) OVER wr AS bigint) AS hu_cum
 FROM (
   SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month, e.route AS route,
-    SUM(CASE WHEN e.kind = '{EntryKind.SELF_UTILIZED}' THEN e.quantity_kg ELSE 0 END) AS su_r,
-    SUM(CASE WHEN e.kind = '{EntryKind.HANDED_OVER}' THEN e.quantity_kg ELSE 0 END) AS hu_r
+    CAST(SUM(CASE WHEN e.kind = '{EntryKind.SELF_UTILIZED}' THEN e.quantity_kg ELSE 0 END)
+      AS bigint) AS su_r,
+    CAST(SUM(CASE WHEN e.kind = '{EntryKind.HANDED_OVER}' THEN e.quantity_kg ELSE 0 END)
+      AS bigint) AS hu_r
   FROM {LedgerEntry._meta.db_table} e {route_where}
   GROUP BY e.enterprise_id, e.waste_id, {month}, e.route
 ) x
