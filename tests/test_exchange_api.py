@@ -506,3 +506,16 @@ def test_twelve_month_plan_through_the_job_worker(setup: Setup) -> None:
     assert (done["status"], done["message"]) == ("done", "完成 / done")
     run = regulator.get(f"/api/exchange/runs/{done['run']}").json()
     assert (run["months"], run["solver"], run["utilized"]) == (12, "ortools-12m", "942.500")
+
+
+def test_flows_say_why_in_the_language_asked_for(setup: Setup) -> None:
+    client = setup.client("owner")
+    url = f"/api/exchange/runs/{setup.run.public_id}/flows"
+    chinese = client.get(url).json()["items"]
+    client.cookies["django_language"] = "en"  # the language switch's choice
+    english = client.get(url).json()["items"]
+    assert [(f["cost_rank"], f["eligible_routes"]) for f in chinese] == [(1, 2), (2, 2), (2, 2)]
+    assert chinese[1]["explanation"].endswith("运费排第2（更便宜的接收方能力已被占用）")
+    assert english[1]["explanation"].endswith(
+        "cost rank 2 of 2 eligible routes (cheaper receivers' capacity is taken)"
+    )

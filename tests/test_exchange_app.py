@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import ProtectedError
+from django.utils import translation
 from openpyxl import load_workbook
 
 from tests.conftest import World
@@ -158,16 +159,21 @@ def test_run_proposes_the_hand_computed_plan_with_explanations(region: Ordos) ->
     assert run.cost_yuan == 400 * boiler_kiln + 500 * boiler_far + 30 * yard_far
     flows = list(ProposedFlow.objects.filter(run=run).order_by("pk"))
     assert [f.cost_per_t for f in flows] == [boiler_kiln, boiler_far, yard_far]
-    assert flows[0].explanation.startswith("公路33.3公里")
-    assert "运费排第1" in flows[0].explanation
     # Each lot has two eligible routes (kiln and far mill); the boiler's and the
     # yard's second routes carry flow because the kiln is full.
-    assert [f.explanation.split("; ")[1].split(" eligible")[0] for f in flows] == [
-        "cost rank 1 of 2",
-        "cost rank 2 of 2",
-        "cost rank 2 of 2",
-    ]
-    assert flows[1].explanation.endswith("(cheaper receivers' capacity is taken)")
+    assert [(f.cost_rank, f.eligible_routes) for f in flows] == [(1, 2), (2, 2), (2, 2)]
+    with translation.override("zh-hans"):
+        assert flows[0].explanation == (
+            f"公路33.3公里，{boiler_kiln}元/吨；在2条可达且质量合格的线路中运费排第1"
+        )
+        assert flows[1].explanation.endswith("运费排第2（更便宜的接收方能力已被占用）")
+    with translation.override("en"):
+        assert flows[0].explanation == (
+            f"Road 33.3 km, {boiler_kiln} yuan/t; cost rank 1 of 2 eligible routes"
+        )
+        assert flows[1].explanation.endswith(
+            "cost rank 2 of 2 eligible routes (cheaper receivers' capacity is taken)"
+        )
     # transport CO2 = road t-km x 0.080 kg
     assert run.rail_tkm == Decimal("0.0")
     assert run.co2_t == (run.road_tkm * Decimal("0.080") / 1000).quantize(Decimal("0.001"))

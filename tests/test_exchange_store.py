@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -55,3 +57,19 @@ def test_ranks_equal_counting_by_hand(arcs_in: list[tuple[int, int]], data: st.D
 def test_money_is_exact_yuan_with_two_places() -> None:
     fen = np.array([0, 5, 99, 100, 123456, -250], dtype=np.int64)
     assert _money(fen) == ["0.00", "0.05", "0.99", "1.00", "1234.56", "-2.50"]
+
+
+def test_the_migration_reads_ranks_back_from_the_stored_sentences() -> None:
+    # The sentences runs stored before migration exchange 0005, as written then.
+    migration = importlib.import_module("xunhuan.exchange.migrations.0005_flow_rank_columns")
+    first = (
+        "公路67.6公里，30.40元/吨；在71条可达且质量合格的线路中运费排第1 / "
+        "road 67.6 km, 30.40 yuan/t; cost rank 1 of 71 eligible routes"
+    )
+    later = (
+        "铁路56.7公里，40.15元/吨；在17条可达且质量合格的线路中运费排第15（更便宜的接收方能力已"
+        "被占用） / rail 56.7 km, 40.15 yuan/t; cost rank 15 of 17 eligible routes (cheaper "
+        "receivers' capacity is taken)"
+    )
+    assert migration.SENTENCE.search(first).groups() == ("71", "1")
+    assert migration.SENTENCE.search(later).groups() == ("17", "15")

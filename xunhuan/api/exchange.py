@@ -116,7 +116,9 @@ class FlowOut(Schema):
     distance_km: Decimal
     cost_per_t: Decimal
     cost_yuan: Decimal
-    explanation: str
+    cost_rank: int = Field(..., description="在该批次可达线路中的运费排名（1为最便宜）")
+    eligible_routes: int = Field(..., description="该批次可达且质量合格的线路数")
+    explanation: str = Field(..., description="说明（按请求语言）")
     transfer: str | None = Field(None, description="已据此开具的联单编号")
 
     @staticmethod

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from xunhuan.registry.fields import TonnesField
@@ -367,7 +368,11 @@ class ProposedFlow(models.Model):
     distance_km = models.DecimalField(_("距离（公里）"), max_digits=8, decimal_places=1)
     cost_per_t = models.DecimalField(_("单位运费（元/吨）"), max_digits=10, decimal_places=2)
     cost_yuan = models.DecimalField(_("运费（元）"), max_digits=16, decimal_places=2)
-    explanation = models.CharField(_("说明"), max_length=500)
+    # Why this route: its rank by cost among the lot's eligible routes (1 = cheapest,
+    # equal costs share a rank) and how many there were. The sentence is rendered in
+    # the reader's language from these and the columns above (``explanation``).
+    cost_rank = models.PositiveIntegerField(_("运费排名"))
+    eligible_routes = models.PositiveIntegerField(_("可达线路数"))
 
     class Meta:
         verbose_name = _("建议流向")
@@ -385,6 +390,22 @@ class ProposedFlow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}: {self.source_site_id} → {self.receiver_name} {self.quantity} t"
+
+    @property
+    def explanation(self) -> str:
+        """Distance, mode, cost and why this receiver, in the active language."""
+        text = gettext(
+            "%(mode)s%(km)s公里，%(per_t)s元/吨；在%(routes)d条可达且质量合格的线路中运费排第%(rank)d"
+        ) % {
+            "mode": self.get_mode_display(),
+            "km": self.distance_km,
+            "per_t": self.cost_per_t,
+            "routes": self.eligible_routes,
+            "rank": self.cost_rank,
+        }
+        if self.cost_rank > 1:
+            text += gettext("（更便宜的接收方能力已被占用）")
+        return text
 
 
 class FlowAcceptance(models.Model):

@@ -1,6 +1,6 @@
 """One month's optimization run: read supply and demand, apply the scenario, build
 the network (``xunhuan.core.exchange``), solve, and store the proposed flows with
-their explanation, in one transaction.
+what explains them (cost rank among the eligible routes), in one transaction.
 """
 
 from __future__ import annotations
@@ -63,30 +63,6 @@ def _places(
         terminal=terminal,
         drayage_km=drayage,
     )
-
-
-def _explanation_template(mode: str, cheapest: bool) -> str:
-    """The explanation of a flow by ``mode``, in Chinese and English, as a template
-    taking (km, yuan per tonne, eligible routes, rank, km, yuan per tonne, rank,
-    eligible routes); ``cheapest``: the flow takes its lot's cheapest route."""
-    mode_zh = "铁路" if mode == Mode.RAIL else "公路"
-    text = f"{mode_zh}%.1f公里，%s元/吨；在%d条可达且质量合格的线路中运费排第%d"
-    english = f"{mode} %.1f km, %s yuan/t; cost rank %d of %d eligible routes"
-    if not cheapest:
-        text += "（更便宜的接收方能力已被占用）"
-        english += " (cheaper receivers' capacity is taken)"
-    return f"{text} / {english}"
-
-
-_EXPLANATIONS = {
-    (mode, cheapest): _explanation_template(mode, cheapest)
-    for mode in (Mode.ROAD.value, Mode.RAIL.value)
-    for cheapest in (True, False)
-}
-
-
-def _explanation(mode: str, km: float, per_t: str, rank: int, eligible: int) -> str:
-    return _EXPLANATIONS[mode, rank == 1] % (km, per_t, eligible, rank, km, per_t, rank, eligible)
 
 
 @dataclass(frozen=True)
@@ -383,11 +359,7 @@ def _flow_rows(
     whole, rest = np.divmod(kg * fen, 1000)
     up = (rest > 500) | ((rest == 500) & (whole % 2 == 1))
     cost_fen = whole + up
-    km = np.round(arcs.km[moving], 1).tolist()
     road, rail = Mode.ROAD.value, Mode.RAIL.value
-    modes = [rail if r else road for r in (arcs.mode[moving] == MODE_RAIL).tolist()]
-    per_t = _money(fen)
-    choices = eligible[lot].tolist()
     listing = lots.listing_id[lot]
     r_enterprise = receivers.enterprise_id[receiver]
     r_site = receivers.site_id[receiver]
@@ -401,14 +373,12 @@ def _flow_rows(
             [receivers.name[i] for i in receiver.tolist()],
             [lots.waste_code[i] for i in lot.tolist()],
             kg.tolist(),  # quantity_kg: whole kilograms, as TonnesField stores them (ADR 0003)
-            modes,
-            [f"{k:.1f}" for k in km],
-            per_t,
+            [rail if r else road for r in (arcs.mode[moving] == MODE_RAIL).tolist()],
+            [f"{k:.1f}" for k in np.round(arcs.km[moving], 1).tolist()],
+            _money(fen),
             _money(cost_fen),
-            [
-                _explanation(*row)
-                for row in zip(modes, km, per_t, rank.tolist(), choices, strict=True)
-            ],
+            rank.tolist(),
+            eligible[lot].tolist(),
             strict=True,
         )
     )
@@ -434,7 +404,8 @@ _FLOW_FIELDS = (
     "distance_km",
     "cost_per_t",
     "cost_yuan",
-    "explanation",
+    "cost_rank",
+    "eligible_routes",
 )
 
 
