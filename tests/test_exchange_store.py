@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xunhuan.core.exchange.network import Arcs
+from xunhuan.exchange.selectors import DemandTable, Receiver
 from xunhuan.exchange.services.runs import _cost_ranks, _money
 
 
@@ -73,3 +74,50 @@ def test_the_migration_reads_ranks_back_from_the_stored_sentences() -> None:
     )
     assert migration.SENTENCE.search(first).groups() == ("71", "1")
     assert migration.SENTENCE.search(later).groups() == ("17", "15")
+
+
+def _demand(names: list[str]) -> DemandTable:
+    n = len(names)
+    return DemandTable(
+        enterprise_id=np.arange(n, dtype=np.int64),
+        site_id=np.arange(n, dtype=np.int64) + 100,
+        name=names,
+        waste_code=[f"W{i}" for i in range(n)],
+        capacity_kg=np.arange(n, dtype=np.int64) * 1000,
+        lat=np.linspace(39, 40, n),
+        lon=np.linspace(110, 111, n),
+        province=np.full(n, 150000, dtype=np.int32),
+        league=np.full(n, 150600, dtype=np.int32),
+    )
+
+
+def test_tables_take_and_stack_every_column() -> None:
+    table = _demand(["a", "b", "c"])
+    taken = table.take(np.array([2, 0]))
+    assert taken.name == ["c", "a"]
+    assert taken.site_id.tolist() == [102, 100]
+    assert taken.waste_code == ["W2", "W0"]
+    stacked = DemandTable.stacked([taken, table.take(np.array([1]))])
+    assert len(stacked) == 3
+    assert stacked.name == ["c", "a", "b"]
+    assert stacked.capacity_kg.tolist() == [2000, 0, 1000]
+    assert stacked.lat.tolist() == [table.lat[2], table.lat[0], table.lat[1]]
+    assert stacked.league.dtype == np.int32
+
+
+def test_a_scenarios_plant_is_added_without_a_site() -> None:
+    plant = Receiver(
+        enterprise_id=None,
+        site_id=None,
+        name="新厂",
+        waste_code="W9",
+        capacity_kg=5000,
+        lat=40.5,
+        lon=109.5,
+        province=150000,
+        league=150600,
+    )
+    extended = _demand(["a"]).extended([plant])
+    assert extended.name == ["a", "新厂"]
+    assert extended.site_id.tolist() == [100, -1]
+    assert extended.capacity_kg.tolist() == [0, 5000]

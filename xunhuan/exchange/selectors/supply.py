@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import Field, dataclass, fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from django.db.models import (
@@ -121,8 +122,40 @@ def region_codes_of(path: str) -> tuple[int, int]:
     return province, league
 
 
+class Columns:
+    """A frozen dataclass whose fields are equal-length columns (numpy arrays, or lists
+    of strings): rows taken and tables stacked field by field, so that no method
+    names the columns again and a new column cannot be forgotten in one of them."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # set by @dataclass on the subclass
+
+    def take(self, rows: NDArray[np.int64]) -> Self:
+        """The given rows, in that order."""
+        picked = rows.tolist()
+        columns = {}
+        for column in fields(self):
+            value = getattr(self, column.name)
+            columns[column.name] = (
+                [value[i] for i in picked] if isinstance(value, list) else value[rows]
+            )
+        return type(self)(**columns)
+
+    @classmethod
+    def stacked(cls, parts: Sequence[Self]) -> Self:
+        """The rows of ``parts`` (at least one) one after the other."""
+        columns = {}
+        for column in fields(cls):
+            values = [getattr(part, column.name) for part in parts]
+            columns[column.name] = (
+                [v for value in values for v in value]
+                if isinstance(values[0], list)
+                else np.concatenate(values)
+            )
+        return cls(**columns)
+
+
 @dataclass(frozen=True)
-class SupplyTable:
+class SupplyTable(Columns):
     """The month's supply lots as columns (one row per lot), in the order
     surplus (by enterprise, waste), stock (by site, waste), listings (by id)."""
 
@@ -141,24 +174,9 @@ class SupplyTable:
     def __len__(self) -> int:
         return int(self.quantity_kg.shape[0])
 
-    def take(self, rows: NDArray[np.int64]) -> SupplyTable:
-        return SupplyTable(
-            source=self.source[rows],
-            enterprise_id=self.enterprise_id[rows],
-            site_id=self.site_id[rows],
-            listing_id=self.listing_id[rows],
-            waste_code=[self.waste_code[int(i)] for i in rows],
-            quantity_kg=self.quantity_kg[rows],
-            lat=self.lat[rows],
-            lon=self.lon[rows],
-            province=self.province[rows],
-            league=self.league[rows],
-            quality=self.quality[rows],
-        )
-
 
 @dataclass(frozen=True)
-class DemandTable:
+class DemandTable(Columns):
     """Receivers as columns: spare monthly capacity per (utilization site, waste)."""
 
     enterprise_id: NDArray[np.int64]  # -1 for a plant a scenario adds
@@ -174,40 +192,30 @@ class DemandTable:
     def __len__(self) -> int:
         return int(self.capacity_kg.shape[0])
 
-    def take(self, rows: NDArray[np.int64]) -> DemandTable:
-        return DemandTable(
-            enterprise_id=self.enterprise_id[rows],
-            site_id=self.site_id[rows],
-            name=[self.name[int(i)] for i in rows],
-            waste_code=[self.waste_code[int(i)] for i in rows],
-            capacity_kg=self.capacity_kg[rows],
-            lat=self.lat[rows],
-            lon=self.lon[rows],
-            province=self.province[rows],
-            league=self.league[rows],
-        )
-
     def extended(self, rows: list[Receiver]) -> DemandTable:
         """With receivers added (a scenario's hypothetical plants)."""
-        if not rows:
-            return self
-        return DemandTable(
-            enterprise_id=np.concatenate([self.enterprise_id, np.full(len(rows), -1)]),
-            site_id=np.concatenate([self.site_id, np.full(len(rows), -1)]),
-            name=[*self.name, *(r.name for r in rows)],
-            waste_code=[*self.waste_code, *(r.waste_code for r in rows)],
-            capacity_kg=np.concatenate(
-                [self.capacity_kg, np.array([r.capacity_kg for r in rows], dtype=np.int64)]
-            ),
-            lat=np.concatenate([self.lat, np.array([r.lat for r in rows])]),
-            lon=np.concatenate([self.lon, np.array([r.lon for r in rows])]),
-            province=np.concatenate(
-                [self.province, np.array([r.province for r in rows], dtype=np.int32)]
-            ),
-            league=np.concatenate(
-                [self.league, np.array([r.league for r in rows], dtype=np.int32)]
-            ),
-        )
+        return DemandTable.stacked([self, demand_of(rows)]) if rows else self
+
+
+def demand_of(rows: Sequence[Receiver]) -> DemandTable:
+    """Receiver records as a table (no enterprise or site: -1)."""
+    return DemandTable(
+        enterprise_id=np.array(
+            [-1 if r.enterprise_id is None else r.enterprise_id for r in rows], dtype=np.int64
+        ),
+        site_id=np.array([-1 if r.site_id is None else r.site_id for r in rows], dtype=np.int64),
+        name=[r.name for r in rows],
+        waste_code=[r.waste_code for r in rows],
+        capacity_kg=np.array([r.capacity_kg for r in rows], dtype=np.int64),
+        lat=np.array([r.lat for r in rows], dtype=np.float64),
+        lon=np.array([r.lon for r in rows], dtype=np.float64),
+        province=np.array([r.province for r in rows], dtype=np.int32),
+        league=np.array([r.league for r in rows], dtype=np.int32),
+    )
+
+
+def exchange_demand_empty() -> DemandTable:
+    return demand_of([])
 
 
 def _declared_quality(

@@ -89,11 +89,21 @@ def _horizon_tables(
             receiver_rows.setdefault(rkey, (demand, j))
             capacity.setdefault(rkey, np.zeros(HORIZON_MONTHS, dtype=np.int64))
             capacity[rkey][month] = int(demand.capacity_kg[j])
-    lots = _stack_supply([table.take(np.array([i])) for table, i in lot_rows.values()])
+    lots = (
+        selectors.SupplyTable.stacked([table.take(np.array([i])) for table, i in lot_rows.values()])
+        if lot_rows
+        else selectors.exchange_supply_empty()
+    )
     lots = replace(
         lots, quantity_kg=np.array([int(generation[k].sum()) for k in lot_rows], dtype=np.int64)
     )
-    receivers = _stack_demand([table.take(np.array([j])) for table, j in receiver_rows.values()])
+    receivers = (
+        selectors.DemandTable.stacked(
+            [table.take(np.array([j])) for table, j in receiver_rows.values()]
+        )
+        if receiver_rows
+        else selectors.exchange_demand_empty()
+    )
     return lots, receivers, generation, capacity
 
 
@@ -104,51 +114,6 @@ def _lot_key(table: selectors.SupplyTable, i: int) -> tuple[int, ...]:
     if source == 1:
         return (1, int(table.site_id[i]), *table.waste_code[i].encode())
     return (2, int(table.listing_id[i]))
-
-
-def _stack_supply(parts: list[selectors.SupplyTable]) -> selectors.SupplyTable:
-    if not parts:
-        return selectors.exchange_supply_empty()
-    return selectors.SupplyTable(
-        source=np.concatenate([p.source for p in parts]),
-        enterprise_id=np.concatenate([p.enterprise_id for p in parts]),
-        site_id=np.concatenate([p.site_id for p in parts]),
-        listing_id=np.concatenate([p.listing_id for p in parts]),
-        waste_code=[c for p in parts for c in p.waste_code],
-        quantity_kg=np.concatenate([p.quantity_kg for p in parts]),
-        lat=np.concatenate([p.lat for p in parts]),
-        lon=np.concatenate([p.lon for p in parts]),
-        province=np.concatenate([p.province for p in parts]),
-        league=np.concatenate([p.league for p in parts]),
-        quality=np.concatenate([p.quality for p in parts]),
-    )
-
-
-def _stack_demand(parts: list[selectors.DemandTable]) -> selectors.DemandTable:
-    empty = selectors.DemandTable(
-        enterprise_id=np.zeros(0, np.int64),
-        site_id=np.zeros(0, np.int64),
-        name=[],
-        waste_code=[],
-        capacity_kg=np.zeros(0, np.int64),
-        lat=np.zeros(0),
-        lon=np.zeros(0),
-        province=np.zeros(0, np.int32),
-        league=np.zeros(0, np.int32),
-    )
-    if not parts:
-        return empty
-    return selectors.DemandTable(
-        enterprise_id=np.concatenate([p.enterprise_id for p in parts]),
-        site_id=np.concatenate([p.site_id for p in parts]),
-        name=[n for p in parts for n in p.name],
-        waste_code=[c for p in parts for c in p.waste_code],
-        capacity_kg=np.concatenate([p.capacity_kg for p in parts]),
-        lat=np.concatenate([p.lat for p in parts]),
-        lon=np.concatenate([p.lon for p in parts]),
-        province=np.concatenate([p.province for p in parts]),
-        league=np.concatenate([p.league for p in parts]),
-    )
 
 
 @transaction.atomic
