@@ -360,16 +360,13 @@ def _flow_rows(
     up = (rest > 500) | ((rest == 500) & (whole % 2 == 1))
     cost_fen = whole + up
     road, rail = Mode.ROAD.value, Mode.RAIL.value
-    listing = lots.listing_id[lot]
-    r_enterprise = receivers.enterprise_id[receiver]
-    r_site = receivers.site_id[receiver]
     return list(
         zip(
             lots.enterprise_id[lot].tolist(),
             lots.site_id[lot].tolist(),
-            _nullable(listing),
-            _nullable(r_enterprise),
-            _nullable(r_site),
+            _nullable(lots.listing_id[lot]),
+            _nullable(receivers.enterprise_id[receiver]),
+            _nullable(receivers.site_id[receiver]),
             [receivers.name[i] for i in receiver.tolist()],
             [lots.waste_code[i] for i in lot.tolist()],
             kg.tolist(),  # quantity_kg: whole kilograms, as TonnesField stores them (ADR 0003)
