@@ -274,7 +274,12 @@ def _child(
         demo_load(spec, log=lambda line: print(f"  {line}", file=sys.stderr), atomic=False)
         load_s = time.perf_counter() - started
     # A bulk ingest may leave the cells to a job (ADR 0013: pending marks); bring them
-    # up to date the way the job does before anything is timed (not timed either).
+    # up to date the way the job does before anything is timed (not timed either),
+    # with fresh planner statistics as autovacuum would keep them (off on this server;
+    # without them a 10M drain reads the ledger through the wrong index, bench/ingest.py).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     started = time.perf_counter()
     try:
         from xunhuan.statistics.services import stat_pending_drain
