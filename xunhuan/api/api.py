@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Query, Router, Schema
+from ninja import NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -152,7 +152,7 @@ def enterprises_list(
 
 
 @registry.post("/enterprises", response={201: schemas.EnterpriseOut})
-def enterprises_create(request: HttpRequest, body: schemas.EnterpriseIn) -> tuple[int, Enterprise]:
+def enterprises_create(request: HttpRequest, body: schemas.EnterpriseIn) -> Status[Enterprise]:
     """Register an enterprise (regulators, within their jurisdiction)."""
     if not regions_visible_to(_user(request)).filter(code=body.region).exists():
         raise PermissionDenied(
@@ -174,7 +174,7 @@ def enterprises_create(request: HttpRequest, body: schemas.EnterpriseIn) -> tupl
         address=body.address,
         actor=_user(request),
     )
-    return 201, enterprise
+    return Status(201, enterprise)
 
 
 @registry.get("/enterprises/{credit_code}", response=schemas.EnterpriseOut)
@@ -188,9 +188,10 @@ def sites_list(request: HttpRequest, credit_code: str) -> QuerySet[Site]:
 
 
 @registry.post("/enterprises/{credit_code}/sites", response={201: schemas.SiteOut})
-def sites_create(request: HttpRequest, credit_code: str, body: schemas.SiteIn) -> tuple[int, Site]:
+def sites_create(request: HttpRequest, credit_code: str, body: schemas.SiteIn) -> Status[Site]:
     enterprise = _writable(request, credit_code)
-    return 201, site_register(enterprise=enterprise, actor=_user(request), **body.model_dump())
+    site = site_register(enterprise=enterprise, actor=_user(request), **body.model_dump())
+    return Status(201, site)
 
 
 @registry.get("/enterprises/{credit_code}/streams", response=list[schemas.StreamOut])
@@ -201,7 +202,7 @@ def streams_list(request: HttpRequest, credit_code: str) -> QuerySet[WasteStream
 @registry.post("/enterprises/{credit_code}/streams", response={201: schemas.StreamOut})
 def streams_create(
     request: HttpRequest, credit_code: str, body: schemas.StreamIn
-) -> tuple[int, WasteStream]:
+) -> Status[WasteStream]:
     enterprise = _writable(request, credit_code)
     source_site = (
         registry_selectors.site_by_code(enterprise=enterprise, code=body.source_site)
@@ -221,7 +222,7 @@ def streams_create(
         source_site=source_site,
         actor=_user(request),
     )
-    return 201, stream
+    return Status(201, stream)
 
 
 ledger = Router(tags=["台账 ledger"])
@@ -266,7 +267,7 @@ def entries_create(
     credit_code: str,
     body: schemas.EntriesIn,
     idempotency_key: str | None = IdempotencyHeader,
-) -> tuple[int, list[LedgerEntry]]:
+) -> Status[list[LedgerEntry]]:
     """Post entries (applied in order, all or nothing). Retrying with the same
     ``Idempotency-Key`` returns the first result and records nothing new."""
     enterprise = _writable(request, credit_code)
@@ -277,7 +278,7 @@ def entries_create(
         recorded_by=_user(request),
         idempotency_key=idempotency_key,
     )
-    return 201, ledger_selectors.ledger_entries_reload(entries)
+    return Status(201, ledger_selectors.ledger_entries_reload(entries))
 
 
 @ledger.post("/entries/{entry_id}/corrections", response={201: schemas.CorrectionOut})
@@ -286,7 +287,7 @@ def entries_correct(
     entry_id: str,
     body: schemas.CorrectionIn,
     idempotency_key: str | None = IdempotencyHeader,
-) -> tuple[int, dict[str, LedgerEntry | None]]:
+) -> Status[dict[str, LedgerEntry | None]]:
     """Correct an entry: a reversing entry plus an optional replacement, with a reason."""
     entry = ledger_selectors.ledger_entry_get(
         enterprises=enterprises_visible_to(_user(request)), public_id=entry_id
@@ -303,7 +304,7 @@ def entries_correct(
     reloaded = ledger_selectors.ledger_entries_reload(
         [reversal, *([new_entry] if new_entry else [])]
     )
-    return 201, {"reversal": reloaded[0], "replacement": reloaded[1] if new_entry else None}
+    return Status(201, {"reversal": reloaded[0], "replacement": reloaded[1] if new_entry else None})
 
 
 @ledger.get("/enterprises/{credit_code}/stock", response=list[schemas.StockOut])

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from xunhuan.accounts.selectors import enterprises_visible_to
@@ -394,13 +394,16 @@ def zones_list(request: HttpRequest) -> QuerySet[OreZone]:
 
 
 @router.post("/zones", response={201: ZoneOut})
-def zones_post(request: HttpRequest, body: ZoneIn) -> tuple[int, OreZone]:
+def zones_post(request: HttpRequest, body: ZoneIn) -> Status[OreZone]:
     """Register a designated zone (≤ 30 km) that new beneficiation plants are held to."""
-    return 201, ore_zone_register(
-        user=request.user,
-        region_code=body.region,
-        name=body.name,
-        latitude=body.latitude,
-        longitude=body.longitude,
-        radius_km=body.radius_km,
+    return Status(
+        201,
+        ore_zone_register(
+            user=request.user,
+            region_code=body.region,
+            name=body.name,
+            latitude=body.latitude,
+            longitude=body.longitude,
+            radius_km=body.radius_km,
+        ),
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from xunhuan.accounts.selectors import (
@@ -286,7 +286,7 @@ def _scenario_out(scenario: Scenario) -> ScenarioOut:
 
 
 @router.post("/enterprises/{credit_code}/listings", response={201: ListingOut})
-def listings_create(request: HttpRequest, credit_code: str, body: ListingIn) -> tuple[int, Listing]:
+def listings_create(request: HttpRequest, credit_code: str, body: ListingIn) -> Status[Listing]:
     """Publish surplus for the exchange (enterprise admins and members)."""
     enterprise = enterprises_visible_to(_user(request)).filter(credit_code=credit_code).first()
     if enterprise is None:
@@ -309,7 +309,7 @@ def listings_create(request: HttpRequest, credit_code: str, body: ListingIn) -> 
         },
         note=body.note,
     )
-    return 201, listing
+    return Status(201, listing)
 
 
 @router.get("/listings", response=list[ListingOut])
@@ -325,29 +325,27 @@ def listings_list(request: HttpRequest) -> QuerySet[Listing]:
 
 
 @router.post("/scenarios", response={201: ScenarioOut})
-def scenarios_create(request: HttpRequest, body: ScenarioIn) -> tuple[int, ScenarioOut]:
+def scenarios_create(request: HttpRequest, body: ScenarioIn) -> Status[ScenarioOut]:
     region = _regulated_region(request, body.region)
     tariff = {k: v for k, v in body.model_dump(exclude={"region", "name"}).items() if v is not None}
     scenario = services.scenario_create(
         region=region, name=body.name, created_by=_user(request), tariff=tariff
     )
-    return 201, _scenario_out(scenario)
+    return Status(201, _scenario_out(scenario))
 
 
 @router.post("/scenarios/{scenario_id}/copy", response={201: ScenarioOut})
 def scenarios_copy(
     request: HttpRequest, scenario_id: str, body: ScenarioCopyIn
-) -> tuple[int, ScenarioOut]:
+) -> Status[ScenarioOut]:
     copy = services.scenario_copy(
         scenario=_scenario(request, scenario_id), name=body.name, created_by=_user(request)
     )
-    return 201, _scenario_out(copy)
+    return Status(201, _scenario_out(copy))
 
 
 @router.post("/scenarios/{scenario_id}/changes", response={201: ScenarioOut})
-def scenarios_change(
-    request: HttpRequest, scenario_id: str, body: ChangeIn
-) -> tuple[int, ScenarioOut]:
+def scenarios_change(request: HttpRequest, scenario_id: str, body: ChangeIn) -> Status[ScenarioOut]:
     """Add a plant, close a site or open a rail link in a scenario."""
     scenario = _scenario(request, scenario_id)
     fields: dict[str, Any] = {}
@@ -372,14 +370,14 @@ def scenarios_change(
     if body.name:
         fields["name"] = body.name
     services.scenario_change_add(scenario=scenario, kind=body.kind, **fields)
-    return 201, _scenario_out(scenario)
+    return Status(201, _scenario_out(scenario))
 
 
 # --- runs ----------------------------------------------------------------------------
 
 
 @router.post("/runs", response={201: RunOut})
-def runs_create(request: HttpRequest, body: RunIn) -> tuple[int, RunOut]:
+def runs_create(request: HttpRequest, body: RunIn) -> Status[RunOut]:
     """Optimize one month of the region's exchange (the region's regulators)."""
     region = _regulated_region(request, body.region)
     scenario = _scenario(request, str(body.scenario)) if body.scenario else None
@@ -390,7 +388,7 @@ def runs_create(request: HttpRequest, body: RunIn) -> tuple[int, RunOut]:
         drawdown_share=body.drawdown_share,
         created_by=_user(request),
     )
-    return 201, _run_out(request, run)
+    return Status(201, _run_out(request, run))
 
 
 @router.get("/runs", response=list[RunOut])
@@ -501,9 +499,7 @@ def flows_xlsx(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 @router.post("/runs/{run_id}/flows/{seq}/accept", response={201: AcceptOut})
-def flows_accept(
-    request: HttpRequest, run_id: str, seq: int, body: AcceptIn
-) -> tuple[int, AcceptOut]:
+def flows_accept(request: HttpRequest, run_id: str, seq: int, body: AcceptIn) -> Status[AcceptOut]:
     """Make a proposed flow a draft transfer document (联单) of its generator, in one
     action: generator, receiver, waste line, carrier leg by the flow's mode, planned
     route. Drafting is for the generator's admin and member seats; accepting an
@@ -519,13 +515,16 @@ def flows_accept(
         flow=flow, user=user, carrier=carrier, vehicle=body.vehicle, planned_route=body.route
     )
     line = transfer.lines.order_by("seq").first()
-    return 201, AcceptOut(
-        transfer=transfer.number,
-        status=transfer.status,
-        generator=transfer.generator.credit_code,
-        receiver=transfer.receiver.credit_code,
-        declared=line.declared if line is not None else Decimal(0),
-        planned_route=transfer.planned_route,
+    return Status(
+        201,
+        AcceptOut(
+            transfer=transfer.number,
+            status=transfer.status,
+            generator=transfer.generator.credit_code,
+            receiver=transfer.receiver.credit_code,
+            declared=line.declared if line is not None else Decimal(0),
+            planned_route=transfer.planned_route,
+        ),
     )
 
 
@@ -547,7 +546,7 @@ def _horizon_out(request: HorizonRequest) -> HorizonOut:
 
 
 @router.post("/horizon-runs", response={202: HorizonOut})
-def horizon_create(request: HttpRequest, body: RunIn) -> tuple[int, HorizonOut]:
+def horizon_create(request: HttpRequest, body: RunIn) -> Status[HorizonOut]:
     """Ask for a 12-month plan from ``period`` with yard carry-over (the region's
     regulators); the job worker solves it, poll ``GET /horizon-runs/{id}``."""
     region = _regulated_region(request, body.region)
@@ -559,7 +558,7 @@ def horizon_create(request: HttpRequest, body: RunIn) -> tuple[int, HorizonOut]:
         drawdown_share=body.drawdown_share,
         created_by=_user(request),
     )
-    return 202, _horizon_out(created)
+    return Status(202, _horizon_out(created))
 
 
 @router.get("/horizon-runs/{request_id}", response=HorizonOut)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from xunhuan.accounts.selectors import regions_visible_to
 from xunhuan.core.errors import NotFound, ValidationFailed
@@ -229,7 +229,7 @@ def targets(
 
 
 @router.post("/targets", response={201: TargetOut})
-def targets_create(request: HttpRequest, body: TargetIn) -> tuple[int, dict[str, Any]]:
+def targets_create(request: HttpRequest, body: TargetIn) -> Status[dict[str, Any]]:
     """监管部门为辖区设定目标 / a regulator adds a target for a region it regulates."""
     target = services.target_create(
         user=_user(request),
@@ -247,7 +247,7 @@ def targets_create(request: HttpRequest, body: TargetIn) -> tuple[int, dict[str,
         source_url=body.source_url,
         note=body.note,
     )
-    return 201, _target_out(target)
+    return Status(201, _target_out(target))
 
 
 class TargetReviseIn(Schema):
@@ -275,7 +275,7 @@ class TargetRetireIn(Schema):
 @router.post("/targets/{public_id}/revise", response={201: TargetOut})
 def targets_revise(
     request: HttpRequest, public_id: str, body: TargetReviseIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """修订目标：新目标取代原目标，原目标停用并留存（须说明原因）/ revise a target: a new
     target supersedes it and the old one is kept, retired, with the reason. A threshold
     given as null is cleared (to change a rate target into a tonnage one)."""
@@ -290,7 +290,7 @@ def targets_revise(
     target = services.target_revise(
         user=_user(request), target_public_id=public_id, reason=reason, **changes
     )
-    return 201, _target_out(target)
+    return Status(201, _target_out(target))
 
 
 @router.post("/targets/{public_id}/retire", response=TargetOut)
@@ -436,7 +436,7 @@ FIGURES = selectors.PUBLISHED_FIELDS
 
 
 @router.post("/published", response={201: dict[str, str]})
-def published_create(request: HttpRequest, body: PublishedIn) -> tuple[int, dict[str, str]]:
+def published_create(request: HttpRequest, body: PublishedIn) -> Status[dict[str, str]]:
     """登记地区公布的年度统计数（不含企业明细）/ record a region's published figures."""
     figure = services.published_figure_record(
         user=_user(request),
@@ -448,7 +448,7 @@ def published_create(request: HttpRequest, body: PublishedIn) -> tuple[int, dict
         rate_percent=body.rate_percent,
         note=body.note,
     )
-    return 201, {"id": str(figure.public_id)}
+    return Status(201, {"id": str(figure.public_id)})
 
 
 @router.get("/published", response=list[ComparisonOut])

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from xunhuan.accounts.models import ApiToken, Role
 from xunhuan.accounts.selectors import (
@@ -64,11 +64,11 @@ def tokens_list(request: HttpRequest) -> QuerySet[ApiToken]:
 
 
 @router.post("", response={201: TokenCreatedOut})
-def tokens_create(request: HttpRequest, body: TokenIn) -> tuple[int, dict[str, Any]]:
+def tokens_create(request: HttpRequest, body: TokenIn) -> Status[dict[str, Any]]:
     """Create a token for the user. The response carries the token itself, which is
     stored only as a hash and cannot be shown again."""
     token, raw = api_token_create(user=_user(request), name=body.name)
-    return 201, {"token": token, "secret": raw}
+    return Status(201, {"token": token, "secret": raw})
 
 
 @router.post("/{token_id}/revoke", response=TokenOut)

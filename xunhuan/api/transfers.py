@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.params.functions import Header
 from ninja.security import HttpBearer
@@ -290,7 +290,7 @@ IdempotencyHeader: Any = Header(None, alias="Idempotency-Key", max_length=128)
 @router.post("", response={201: TransferOut})
 def transfers_create(
     request: HttpRequest, body: TransferIn, idempotency_key: str | None = IdempotencyHeader
-) -> tuple[int, Transfer]:
+) -> Status[Transfer]:
     """Draft a document for the generator (its admin or member seats). Retrying with the
     same ``Idempotency-Key`` returns the document the first request drafted."""
     generator = enterprises_visible_to(_user(request)).filter(credit_code=body.generator).first()
@@ -308,7 +308,7 @@ def transfers_create(
         note=body.note,
         idempotency_key=idempotency_key,
     )
-    return 201, _reloaded(request, transfer)
+    return Status(201, _reloaded(request, transfer))
 
 
 @router.get("/overdue", response=list[TransferOut])
@@ -406,9 +406,7 @@ def transfers_settle(request: HttpRequest, number: str, body: NoteIn) -> Transfe
 
 
 @router.post("/{number}/revisions", response={201: RevisionCreatedOut})
-def transfers_revise(
-    request: HttpRequest, number: str, body: RevisionIn
-) -> tuple[int, dict[str, Any]]:
+def transfers_revise(request: HttpRequest, number: str, body: RevisionIn) -> Status[dict[str, Any]]:
     revision = revisions.transfer_revision_request(
         transfer=_document(request, number),
         user=_user(request),
@@ -420,7 +418,7 @@ def transfers_revise(
             declared=body.declared,
         ),
     )
-    return 201, {"seq": revision.seq, "status": revision.status}
+    return Status(201, {"seq": revision.seq, "status": revision.status})
 
 
 @router.post("/{number}/revisions/{seq}/approve", response=RevisionCreatedOut)
