@@ -84,6 +84,10 @@ def browser() -> Iterator[Any]:
         )
         yield launched
         launched.close()
+        # The connection the test's ORM calls used while Playwright ran outlives
+        # Django's teardown (which closes its own): closed here, or PostgreSQL refuses
+        # to drop the test database at the end ("being accessed by other users").
+        connection.close()
 
 
 @pytest.fixture
