@@ -545,9 +545,9 @@ FROM (
           CAST(SUM(yu + yw + yd + yx) OVER ({in_year}) AS bigint) - (yu + yw + yd + yx) AS c_prev
         FROM ({_pivot_sql(where)}) pivot
       ) l1
-    ) l3
-  ) l4
-) l5"""  # noqa: S608 - fixed names
+    ) l2
+  ) l3
+) l4"""  # noqa: S608 - fixed names
 
 
 def _work_table() -> None:
