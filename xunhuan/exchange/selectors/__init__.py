@@ -29,7 +29,6 @@ from xunhuan.exchange.selectors.runs import (
 )
 from xunhuan.exchange.selectors.supply import (
     NAN,
-    NO_QUALITY,
     SOURCES,
     DemandTable,
     Quality,
@@ -51,7 +50,6 @@ from xunhuan.exchange.selectors.supply import (
 
 __all__ = [
     "NAN",
-    "NO_QUALITY",
     "SOURCES",
     "Comparison",
     "DemandTable",

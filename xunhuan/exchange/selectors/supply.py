@@ -34,7 +34,6 @@ from xunhuan.registry.models import FacilityCapacity, Region, Site, SiteKind
 
 NAN = math.nan
 Quality = tuple[float, ...]
-NO_QUALITY: Quality = (NAN,) * len(QUALITY_ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -320,7 +319,7 @@ def exchange_supply_table(
     # walked each enterprise's sites and read every day of them).
     month = (
         LedgerEntry.objects.filter(
-            Q(enterprise__region__path__startswith=region.path),
+            enterprise__region__path__startswith=region.path,
             occurred_on__gte=period,
             occurred_on__lte=end,
             kind__in=(EntryKind.GENERATED, *_USED_KINDS),
