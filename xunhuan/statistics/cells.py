@@ -464,6 +464,14 @@ def _sql_dialect() -> tuple[str, str, str, str, str]:
     )
 
 
+def _bigint_sum(values: str, over: str = "") -> str:
+    """``SUM(values)``, ``OVER`` the window ``over`` if given (a name, or a definition in
+    parentheses), cast back to bigint (see the note above: PostgreSQL's SUM of a bigint
+    is a numeric)."""
+    window = f" OVER {over}" if over else ""
+    return f"CAST(SUM({values}){window} AS bigint)"
+
+
 def _pivot_sql(where: str) -> str:
     """The ledger summed per enterprise, waste and month into the flows of ``MonthFlows``."""
     _, _, month, year, mon = _sql_dialect()
@@ -475,9 +483,17 @@ def _pivot_sql(where: str) -> str:
     disp = f"(e.kind = '{EntryKind.SELF_DISPOSED}' OR ({handed} AND e.purpose <> '{_UTIL}'))"
     moves = f"e.kind IN ('{EntryKind.STORAGE_IN}', '{EntryKind.STORAGE_OUT}')"
     inflow = f"e.kind IN ('{EntryKind.GENERATED}', '{EntryKind.RECEIVED}')"
+    # the kilograms a row moves into (+) or out of (-) the enterprise's yards
+    ydelta = f"""CASE WHEN {moves} THEN (CASE WHEN {to_yard} THEN {q} ELSE 0 END)
+                             - (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
+           WHEN {inflow} THEN (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
+           ELSE -(CASE WHEN {at_yard} THEN {q} ELSE 0 END) END"""
+
+    def sum_when(condition: str) -> str:
+        return _bigint_sum(f"CASE WHEN {condition} THEN {q} ELSE 0 END")
 
     def kind_sum(kind: str, extra: str = "") -> str:
-        return f"CAST(SUM(CASE WHEN e.kind = '{kind}'{extra} THEN {q} ELSE 0 END) AS bigint)"
+        return sum_when(f"e.kind = '{kind}'{extra}")
 
     return f"""
 SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month,
@@ -489,16 +505,11 @@ SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month,
   {kind_sum(EntryKind.SELF_DISPOSED)} AS sd,
   {kind_sum(EntryKind.HANDED_OVER, f" AND e.purpose <> '{_UTIL}'")} AS hd,
   {kind_sum(EntryKind.DISCARDED)} AS dc,
-  CAST(SUM(CASE WHEN {at_yard} AND {util} THEN {q} ELSE 0 END) AS bigint) AS yu,
-  CAST(SUM(CASE WHEN {at_yard} AND {disp} THEN {q} ELSE 0 END) AS bigint) AS yd,
-  CAST(SUM(CASE WHEN {at_yard} AND e.kind = '{EntryKind.DISCARDED}' THEN {q} ELSE 0 END)
-    AS bigint) AS yx,
-  CAST(SUM(CASE WHEN {moves} AND {at_yard} AND NOT COALESCE({to_yard}, FALSE) THEN {q} ELSE 0 END)
-    AS bigint) AS yw,
-  CAST(SUM(CASE WHEN {moves} THEN (CASE WHEN {to_yard} THEN {q} ELSE 0 END)
-                             - (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
-           WHEN {inflow} THEN (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
-           ELSE -(CASE WHEN {at_yard} THEN {q} ELSE 0 END) END) AS bigint) AS ydelta
+  {sum_when(f"{at_yard} AND {util}")} AS yu,
+  {sum_when(f"{at_yard} AND {disp}")} AS yd,
+  {sum_when(f"{at_yard} AND e.kind = '{EntryKind.DISCARDED}'")} AS yx,
+  {sum_when(f"{moves} AND {at_yard} AND NOT COALESCE({to_yard}, FALSE)")} AS yw,
+  {_bigint_sum(ydelta)} AS ydelta
 FROM {LedgerEntry._meta.db_table} e
 JOIN {Site._meta.db_table} s ON s.id = e.site_id
 LEFT JOIN {Site._meta.db_table} t ON t.id = e.to_site_id
@@ -510,11 +521,11 @@ def _derive_sql(where: str) -> str:
     """``SELECT`` of the work table's columns (WORK_COLUMNS) for the entries ``where`` picks:
     ``derive_series`` as window functions over the pivoted months of each series."""
     least, greatest, *_ = _sql_dialect()
-    series = "PARTITION BY ent, waste ORDER BY month ROWS UNBOUNDED PRECEDING"
+    series = "(PARTITION BY ent, waste ORDER BY month ROWS UNBOUNDED PRECEDING)"
     before = (
         "PARTITION BY ent, waste ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
     )
-    in_year = "PARTITION BY ent, waste, year ORDER BY month ROWS UNBOUNDED PRECEDING"
+    in_year = "(PARTITION BY ent, waste, year ORDER BY month ROWS UNBOUNDED PRECEDING)"
     flows = ("su", "hu", "hd", "sd", "dc")  # the order received waste is handled in
     prefix = [" + ".join(flows[: k + 1]) for k in range(len(flows))]
     takes = [
@@ -522,6 +533,7 @@ def _derive_sql(where: str) -> str:
         *(f"{least}(a, {prefix[k]}) - {least}(a, {prefix[k - 1]})" for k in range(1, 5)),
     ]
     used = "(yu + yw)"
+    yard_out = "yu + yw + yd + yx"
     prior_u = f"{least}(p_open, c_prev + {used}) - {least}(p_open, c_prev)"
     prior_d = f"{least}(p_open, c_prev + {used} + yd) - {least}(p_open, c_prev + {used})"
     return f"""
@@ -540,9 +552,9 @@ FROM (
         {greatest}(y_open, 0) AS p_open
       FROM (
         SELECT *, (mon - 1) / 3 + 1 AS quarter,
-          CAST(SUM(r - ({prefix[4]})) OVER ({series}) AS bigint) AS s_run,
-          CAST(SUM(ydelta) OVER ({series}) - SUM(ydelta) OVER ({in_year}) AS bigint) AS y_open,
-          CAST(SUM(yu + yw + yd + yx) OVER ({in_year}) AS bigint) - (yu + yw + yd + yx) AS c_prev
+          {_bigint_sum(f"r - ({prefix[4]})", series)} AS s_run,
+          {_bigint_sum("ydelta", series)} - {_bigint_sum("ydelta", in_year)} AS y_open,
+          {_bigint_sum(yard_out, in_year)} - ({yard_out}) AS c_prev
         FROM ({_pivot_sql(where)}) pivot
       ) l1
     ) l2
@@ -610,13 +622,13 @@ def cells_write(*, where: str = "", params: Sequence[Any] = ()) -> int:
         f"+ (rr.hu_r - ({least}(w.t2, rr.hu_cum) - {least}(w.t2, rr.hu_cum - rr.hu_r)))"
     )
     route_rows = f"""
-SELECT *, CAST(SUM(su_r) OVER wr AS bigint) AS su_cum, CAST(SUM(hu_r) OVER wr AS bigint) AS hu_cum
+SELECT *, {_bigint_sum("su_r", "wr")} AS su_cum, {_bigint_sum("hu_r", "wr")} AS hu_cum
 FROM (
   SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month, e.route AS route,
-    CAST(SUM(CASE WHEN e.kind = '{EntryKind.SELF_UTILIZED}' THEN e.quantity_kg ELSE 0 END)
-      AS bigint) AS su_r,
-    CAST(SUM(CASE WHEN e.kind = '{EntryKind.HANDED_OVER}' THEN e.quantity_kg ELSE 0 END)
-      AS bigint) AS hu_r
+    {_bigint_sum(f"CASE WHEN e.kind = '{EntryKind.SELF_UTILIZED}' THEN e.quantity_kg ELSE 0 END")}
+      AS su_r,
+    {_bigint_sum(f"CASE WHEN e.kind = '{EntryKind.HANDED_OVER}' THEN e.quantity_kg ELSE 0 END")}
+      AS hu_r
   FROM {LedgerEntry._meta.db_table} e {route_where}
   GROUP BY e.enterprise_id, e.waste_id, {month}, e.route
 ) x
