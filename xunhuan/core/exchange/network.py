@@ -134,19 +134,22 @@ def empty_places(n: int = 0) -> Places:
 
 def _nearest(
     lot_xyz: F64, receiver_xyz: F64, lot_rows: I64, receiver_rows: I64, k: int
-) -> tuple[I64, I64]:
-    """Pairs (lot, receiver) of each lot's ``k`` nearest receivers among the given rows."""
+) -> tuple[I64, I64, F64]:
+    """Pairs (lot, receiver) of each lot's ``k`` nearest receivers among the given rows,
+    and the great-circle km of each pair."""
     if lot_rows.size == 0 or receiver_rows.size == 0 or k <= 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
+        return empty, empty, np.zeros(0)
     k = min(k, int(receiver_rows.size))
     # float32 is plenty to rank neighbours (1e-7 on the unit sphere is under a metre)
     # and halves the memory traffic of the dot products and the partition.
-    targets = receiver_xyz[receiver_rows].astype(np.float32)
+    targets64 = receiver_xyz[receiver_rows]
+    targets = targets64.astype(np.float32)
     lot_xyz32 = lot_xyz.astype(np.float32)
     step = max(1, _CHUNK_CELLS // int(receiver_rows.size))
     lots_out: list[I64] = []
     receivers_out: list[I64] = []
+    km_out: list[F64] = []
     for start in range(0, int(lot_rows.size), step):
         rows = lot_rows[start : start + step]
         dots = lot_xyz32[rows] @ targets.T
@@ -158,19 +161,27 @@ def _nearest(
             best = np.broadcast_to(np.arange(dots.shape[1]), dots.shape)
         lots_out.append(np.repeat(rows, k))
         receivers_out.append(receiver_rows[best.ravel()])
-    return np.concatenate(lots_out), np.concatenate(receivers_out)
+        # The chosen pairs' distance in float64, chunk by chunk while the lots' vectors
+        # are at hand (one gather of the receivers' vectors, none of the lots'
+        # repeated k times).
+        chords = targets64[best] - lot_xyz[rows][:, None, :]
+        km_out.append(chord_km(np.einsum("ikj,ikj->ik", chords, chords).ravel()))
+    return np.concatenate(lots_out), np.concatenate(receivers_out), np.concatenate(km_out)
 
 
 def _quality_ok(lots: Lots, receivers: Receivers, lot: I64, receiver: I64) -> NDArray[np.bool_]:
     ok = np.ones(lot.shape[0], dtype=bool)
-    # Only arcs into receivers that set a limit need the comparison.
-    limited = ~np.all(np.isnan(receivers.lot_min) & np.isnan(receivers.lot_max), axis=1)
+    # Only arcs into receivers that set a limit need the comparison, and only on the
+    # attributes some receiver limits.
+    unset = np.isnan(receivers.lot_min) & np.isnan(receivers.lot_max)
+    limited = ~np.all(unset, axis=1)
     check = np.flatnonzero(limited[receiver])
     if check.size == 0:
         return ok
-    quality = lots.quality[lot[check]]
-    low = receivers.lot_min[receiver[check]]
-    high = receivers.lot_max[receiver[check]]
+    attributes = np.flatnonzero(~np.all(unset, axis=0))
+    quality = lots.quality[:, attributes][lot[check]]
+    low = receivers.lot_min[:, attributes][receiver[check]]
+    high = receivers.lot_max[:, attributes][receiver[check]]
     # NaN comparisons are False, so an undeclared attribute fails a set limit.
     ok_low = np.isnan(low) | (quality >= low)
     ok_high = np.isnan(high) | (quality <= high)
@@ -194,15 +205,18 @@ def arcs_build(
     receiver_xyz = unit_vectors(rp.lat, rp.lon)
     road_lot: list[I64] = []
     road_receiver: list[I64] = []
+    road_km_parts: list[F64] = []
     rail_lot: list[I64] = []
     rail_receiver: list[I64] = []
+    rail_km_parts: list[F64] = []
     term_xyz = unit_vectors(terminals.lat, terminals.lon) if terminals.lat.size else None
     for waste in np.intersect1d(np.unique(lp.waste), np.unique(rp.waste)):
         lot_rows = np.flatnonzero(lp.waste == waste)
         receiver_rows = np.flatnonzero(rp.waste == waste)
-        a, b = _nearest(lot_xyz, receiver_xyz, lot_rows, receiver_rows, k_road)
+        a, b, km = _nearest(lot_xyz, receiver_xyz, lot_rows, receiver_rows, k_road)
         road_lot.append(a)
         road_receiver.append(b)
+        road_km_parts.append(km)
         if term_xyz is not None:
             lot_rail = lot_rows[lp.terminal[lot_rows] >= 0]
             receiver_rail = receiver_rows[rp.terminal[receiver_rows] >= 0]
@@ -210,15 +224,18 @@ def arcs_build(
             # terminal are served by road, not rail (filtered below).
             lot_t = term_xyz[lp.terminal.clip(0)]
             receiver_t = term_xyz[rp.terminal.clip(0)]
-            a, b = _nearest(lot_t, receiver_t, lot_rail, receiver_rail, k_rail)
+            a, b, km = _nearest(lot_t, receiver_t, lot_rail, receiver_rail, k_rail)
             rail_lot.append(a)
             rail_receiver.append(b)
+            rail_km_parts.append(km)  # between the two terminals
 
     def cat(parts: list[I64]) -> I64:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     r_lot, r_rec = cat(road_lot), cat(road_receiver)
-    road_km = float(tariff.road_circuity) * chord_km(lot_xyz[r_lot], receiver_xyz[r_rec])
+    road_km = float(tariff.road_circuity) * (
+        np.concatenate(road_km_parts) if road_km_parts else np.zeros(0)
+    )
     keep = (road_km <= float(tariff.road_max_km)) & _quality_ok(lots, receivers, r_lot, r_rec)
     r_lot, r_rec, road_km = r_lot[keep], r_rec[keep], road_km[keep]
     road_cost = road_km * fen(tariff.road_yuan_per_tkm)
@@ -226,7 +243,7 @@ def arcs_build(
     t_lot, t_rec = cat(rail_lot), cat(rail_receiver)
     if t_lot.size and term_xyz is not None:  # rail candidates exist only with terminals
         ti, tj = lp.terminal[t_lot], rp.terminal[t_rec]
-        line_km = float(tariff.rail_circuity) * chord_km(term_xyz[ti], term_xyz[tj])
+        line_km = float(tariff.rail_circuity) * np.concatenate(rail_km_parts)
         dray_km = lp.drayage_km[t_lot] + rp.drayage_km[t_rec]
         keep = (
             (ti != tj)
