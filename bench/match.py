@@ -445,6 +445,7 @@ def child_db(engine: str, n_lots: int, n_receivers: int) -> dict[str, Any]:
     from django.db import connection
 
     from xunhuan.core.exchange.solvers import min_cost_flow  # type: ignore[attr-defined]
+    from xunhuan.core.runtime import startup_heap_freeze
     from xunhuan.exchange.models import ProposedFlow, Run
     from xunhuan.exchange.services import exchange_problem_read, exchange_run
     from xunhuan.ledger.services import today_in_shanghai
@@ -464,6 +465,9 @@ def child_db(engine: str, n_lots: int, n_receivers: int) -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     region = Region.objects.get(code="150600")
+    # As the web server and the job worker do once they are up (wsgi.py, jobs_work):
+    # start-up's objects out of the garbage collector's walks (ADR 0035).
+    startup_heap_freeze()
     before = _peak_mb()
     # The first run in the process also pays Python's one-time costs (first use of the
     # ORM's query paths, numpy, the solver): timed and shown, but the figure compared is

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from xunhuan.core.runtime import startup_heap_freeze
 from xunhuan.jobs.services import jobs_purge, jobs_work
 
 
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--sleep", type=float, default=1.0, help="seconds between polls")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["until_empty"]:
+            startup_heap_freeze()  # a long-running worker, like the web server
         jobs_purge()
         while True:
             ran = jobs_work()
