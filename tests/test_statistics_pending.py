@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 
 from tests.conftest import REGIONS_DIR, World
 from tests.factories import draft, make_enterprise, make_site, make_yard
@@ -379,3 +379,34 @@ def test_writers_and_drains_at_once_end_exact() -> None:
     assert stat_cells_check().ok
     stat_cells_rebuild()
     assert snapshot() == drained
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("_truncate_allowed")
+def test_rebuild_command_vacuums_and_analyzes_the_cell_tables_on_postgresql() -> None:
+    tables = [m._meta.db_table for m in (StatCell, StatRouteCell, StatRegionCell, StatYearCell)]
+
+    def counts() -> dict[str, tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT relname, vacuum_count, analyze_count FROM pg_stat_user_tables "
+                "WHERE relname = ANY(%s)",
+                [tables],
+            )
+            return {name: (vacuums, analyzes) for name, vacuums, analyzes in cursor.fetchall()}
+
+    before = counts()
+    out = io.StringIO()
+    call_command("stats_rebuild", stdout=out)
+    after = counts()
+    assert sorted(after) == sorted(tables)
+    assert {
+        t: (after[t][0] - before[t][0], after[t][1] - before[t][1]) for t in tables
+    } == dict.fromkeys(tables, (1, 1))
+    assert "VACUUM ANALYZE" in out.getvalue()
+    # inside a caller's transaction there is nothing to vacuum with: the rebuild alone
+    with transaction.atomic():
+        call_command("stats_rebuild", stdout=io.StringIO())
+    assert counts() == after
