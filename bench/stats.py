@@ -147,11 +147,11 @@ def _write_floor_s(connection: Any) -> float:
     rebuild cannot be faster than this however it derives the cells."""
     from django.db import transaction
 
-    from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell, StatYearCell
+    from xunhuan.statistics.models import CELL_MODELS
 
     seconds = 0.0
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (StatCell, StatRouteCell, StatRegionCell, StatYearCell):
+        for model in CELL_MODELS:
             table = model._meta.db_table
             cursor.execute(f"CREATE TEMPORARY TABLE floor_{table} AS SELECT * FROM {table}")
             cursor.execute(f"DELETE FROM {table}")
@@ -375,11 +375,10 @@ def _child(
     # (not timed), which vacuums them before it times anything.
     writes_s = _write_floor_s(connection)
     if connection.vendor == "postgresql":
-        from xunhuan.statistics.models import StatCell, StatRegionCell, StatRouteCell, StatYearCell
+        from xunhuan.statistics.models import CELL_MODELS
 
-        tables = (StatCell, StatRouteCell, StatRegionCell, StatYearCell)
         with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM FULL {', '.join(m._meta.db_table for m in tables)}")
+            cursor.execute(f"VACUUM FULL {', '.join(m._meta.db_table for m in CELL_MODELS)}")
     return {
         "engine": engine,
         "entries": entries,

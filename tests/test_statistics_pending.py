@@ -32,6 +32,7 @@ from xunhuan.registry.services import regions_load
 from xunhuan.statistics.cells import CELL_DIMS, CELL_MEASURES, ROLLUP_DIMS, YEAR_DIMS
 from xunhuan.statistics.check import stat_cells_check
 from xunhuan.statistics.models import (
+    CELL_MODELS,
     StatCell,
     StatPending,
     StatRegionCell,
@@ -385,7 +386,7 @@ def test_writers_and_drains_at_once_end_exact() -> None:
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("_truncate_allowed")
 def test_rebuild_command_vacuums_and_analyzes_the_cell_tables_on_postgresql() -> None:
-    tables = [m._meta.db_table for m in (StatCell, StatRouteCell, StatRegionCell, StatYearCell)]
+    tables = [m._meta.db_table for m in CELL_MODELS]
 
     def counts() -> dict[str, tuple[int, int]]:
         with connection.cursor() as cursor:

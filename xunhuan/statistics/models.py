@@ -254,6 +254,15 @@ class StatRouteCell(CellDimensions):
         return f"{self.enterprise_id}/{self.waste_id}/{self.month:%Y-%m}/{self.route}"
 
 
+# Every table of derived cells: what a rebuild rewrites (and vacuums on PostgreSQL).
+CELL_MODELS: tuple[type[models.Model], ...] = (
+    StatCell,
+    StatRouteCell,
+    StatRegionCell,
+    StatYearCell,
+)
+
+
 class FillState(models.Model):
     """When the cells were last rebuilt from the whole ledger, and whether it finished.
 

@@ -36,13 +36,13 @@ from xunhuan.statistics.cells import (
     year_cells_write,
 )
 from xunhuan.statistics.models import (
+    CELL_MODELS,
     FillState,
     PublishedFigure,
     StatCell,
     StatPending,
     StatRegionCell,
     StatRouteCell,
-    StatYearCell,
     Target,
     TargetMetric,
     TargetScope,
@@ -252,10 +252,7 @@ def stat_cells_vacuum() -> float:
     6.5 s)."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         raise RuntimeError("VACUUM needs PostgreSQL outside a transaction")
-    tables = ", ".join(
-        connection.ops.quote_name(m._meta.db_table)
-        for m in (StatCell, StatRouteCell, StatRegionCell, StatYearCell)
-    )
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in CELL_MODELS)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {tables}")
