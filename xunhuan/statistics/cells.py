@@ -472,6 +472,11 @@ def _bigint_sum(values: str, over: str = "") -> str:
     return f"CAST(SUM({values}){window} AS bigint)"
 
 
+def _kg_sum_when(condition: str) -> str:
+    """The entries' kilograms where ``condition`` holds (0 elsewhere), summed as bigint."""
+    return _bigint_sum(f"CASE WHEN {condition} THEN e.quantity_kg ELSE 0 END")
+
+
 def _pivot_sql(where: str) -> str:
     """The ledger summed per enterprise, waste and month into the flows of ``MonthFlows``."""
     _, _, month, year, mon = _sql_dialect()
@@ -489,11 +494,8 @@ def _pivot_sql(where: str) -> str:
            WHEN {inflow} THEN (CASE WHEN {at_yard} THEN {q} ELSE 0 END)
            ELSE -(CASE WHEN {at_yard} THEN {q} ELSE 0 END) END"""
 
-    def sum_when(condition: str) -> str:
-        return _bigint_sum(f"CASE WHEN {condition} THEN {q} ELSE 0 END")
-
     def kind_sum(kind: str, extra: str = "") -> str:
-        return sum_when(f"e.kind = '{kind}'{extra}")
+        return _kg_sum_when(f"e.kind = '{kind}'{extra}")
 
     return f"""
 SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month,
@@ -505,10 +507,10 @@ SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month,
   {kind_sum(EntryKind.SELF_DISPOSED)} AS sd,
   {kind_sum(EntryKind.HANDED_OVER, f" AND e.purpose <> '{_UTIL}'")} AS hd,
   {kind_sum(EntryKind.DISCARDED)} AS dc,
-  {sum_when(f"{at_yard} AND {util}")} AS yu,
-  {sum_when(f"{at_yard} AND {disp}")} AS yd,
-  {sum_when(f"{at_yard} AND e.kind = '{EntryKind.DISCARDED}'")} AS yx,
-  {sum_when(f"{moves} AND {at_yard} AND NOT COALESCE({to_yard}, FALSE)")} AS yw,
+  {_kg_sum_when(f"{at_yard} AND {util}")} AS yu,
+  {_kg_sum_when(f"{at_yard} AND {disp}")} AS yd,
+  {_kg_sum_when(f"{at_yard} AND e.kind = '{EntryKind.DISCARDED}'")} AS yx,
+  {_kg_sum_when(f"{moves} AND {at_yard} AND NOT COALESCE({to_yard}, FALSE)")} AS yw,
   {_bigint_sum(ydelta)} AS ydelta
 FROM {LedgerEntry._meta.db_table} e
 JOIN {Site._meta.db_table} s ON s.id = e.site_id
@@ -625,10 +627,8 @@ def cells_write(*, where: str = "", params: Sequence[Any] = ()) -> int:
 SELECT *, {_bigint_sum("su_r", "wr")} AS su_cum, {_bigint_sum("hu_r", "wr")} AS hu_cum
 FROM (
   SELECT e.enterprise_id AS ent, e.waste_id AS waste, {month} AS month, e.route AS route,
-    {_bigint_sum(f"CASE WHEN e.kind = '{EntryKind.SELF_UTILIZED}' THEN e.quantity_kg ELSE 0 END")}
-      AS su_r,
-    {_bigint_sum(f"CASE WHEN e.kind = '{EntryKind.HANDED_OVER}' THEN e.quantity_kg ELSE 0 END")}
-      AS hu_r
+    {_kg_sum_when(f"e.kind = '{EntryKind.SELF_UTILIZED}'")} AS su_r,
+    {_kg_sum_when(f"e.kind = '{EntryKind.HANDED_OVER}'")} AS hu_r
   FROM {LedgerEntry._meta.db_table} e {route_where}
   GROUP BY e.enterprise_id, e.waste_id, {month}, e.route
 ) x
