@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 import factory
+import numpy as np
 from django.contrib.auth import get_user_model
 
 from xunhuan.accounts.models import Membership, Role
+from xunhuan.core.exchange.network import Arcs
 from xunhuan.core.uscc import make_credit_code
 from xunhuan.ledger.rules import EntryDraft
 from xunhuan.registry.models import Enterprise, Industry, Region, Site, WasteCategory
@@ -113,3 +115,17 @@ def make_yard(**fields: Any) -> Site:
 
 def make_user(**fields: Any) -> Any:
     return UserFactory(**fields)
+
+
+def hand_arcs(arcs: list[tuple[int, int, int]]) -> Arcs:
+    """Road arcs from (lot, receiver, fen per tonne) triples, without distances."""
+    lot, receiver, cost = zip(*arcs, strict=True) if arcs else ((), (), ())
+    n = len(arcs)
+    return Arcs(
+        lot=np.array(lot, dtype=np.int32),
+        receiver=np.array(receiver, dtype=np.int32),
+        mode=np.zeros(n, dtype=np.int8),
+        km=np.zeros(n),
+        rail_km=np.zeros(n),
+        cost_fen_per_t=np.array(cost, dtype=np.int64),
+    )

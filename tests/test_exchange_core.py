@@ -9,6 +9,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from tests.factories import hand_arcs
 from xunhuan.core.exchange.network import (
     QUALITY_ATTRIBUTES,
     Arcs,
@@ -46,19 +47,10 @@ def hand_network(
     **extra: object,
 ) -> Network:
     """A network from (lot, receiver, fen per tonne) triples; quantities in tonnes."""
-    lot, receiver, cost = zip(*arcs, strict=True) if arcs else ((), (), ())
-    n = len(arcs)
     return Network(
         lot_kg=np.array(lot_t, dtype=np.int64) * 1000,
         capacity_kg=np.array(capacity_t, dtype=np.int64) * 1000,
-        arcs=Arcs(
-            lot=np.array(lot, dtype=np.int32),
-            receiver=np.array(receiver, dtype=np.int32),
-            mode=np.zeros(n, dtype=np.int8),
-            km=np.zeros(n),
-            rail_km=np.zeros(n),
-            cost_fen_per_t=np.array(cost, dtype=np.int64),
-        ),
+        arcs=hand_arcs(arcs),
         **extra,  # type: ignore[arg-type]
     )
 

@@ -8,21 +8,15 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.factories import hand_arcs
 from xunhuan.core.exchange.network import Arcs
 from xunhuan.exchange.selectors import DemandTable, Receiver
 from xunhuan.exchange.services.runs import _cost_ranks, _money
 
 
 def _arcs(lot: list[int], cost: list[int]) -> Arcs:
-    n = len(lot)
-    return Arcs(
-        lot=np.array(lot, dtype=np.int32),
-        receiver=np.zeros(n, dtype=np.int32),
-        mode=np.zeros(n, dtype=np.int8),
-        km=np.zeros(n),
-        rail_km=np.zeros(n),
-        cost_fen_per_t=np.array(cost, dtype=np.int64),
-    )
+    """Arcs of the given lots and costs, all to receiver 0."""
+    return hand_arcs([(i, 0, c) for i, c in zip(lot, cost, strict=True)])
 
 
 def test_ranks_count_cheaper_routes_of_the_same_lot_and_ties_share_a_rank() -> None:
